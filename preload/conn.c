@@ -1,0 +1,316 @@
+/* conn.c - the fd-indexed table of followed connections (see conn.h). */
+#include "conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "exporter/exporter.h"
+#include "http1.h"
+
+enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_DEAD = 2 };
+
+struct fo_conn {
+    _Atomic uint32_t state;    /* SLOT_* */
+    _Atomic uint32_t busy;     /* 1 while one thread works on the slot */
+    _Atomic uint32_t detached; /* no longer in the table: reap when idle */
+    uint16_t peer_port;
+    uint16_t local_port;
+    uint8_t peer_family;
+    uint8_t peer_addr[16];
+    struct fo_http1 h1;
+};
+
+_Atomic(struct fo_conn *) *fo_conn_table;
+size_t fo_conn_table_size;
+
+static struct fo_conn *pool;
+static size_t pool_size;
+static _Atomic size_t pool_hint;
+static _Atomic uint64_t pool_exhausted;
+
+#define MAX_TABLE_FDS ((size_t)1 << 20)
+
+int fo_conn_init(size_t max_conns)
+{
+    struct rlimit rl;
+    size_t nfds = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+        rl.rlim_max > nfds)
+        nfds = rl.rlim_max;
+    if (nfds > MAX_TABLE_FDS)
+        nfds = MAX_TABLE_FDS;
+    /* Pages are touched only where fds are followed, so this costs address
+     * space, not memory. */
+    void *t = mmap(NULL, nfds * sizeof(*fo_conn_table), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (t == MAP_FAILED)
+        return -ENOMEM;
+    void *p = mmap(NULL, max_conns * sizeof(struct fo_conn), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        munmap(t, nfds * sizeof(*fo_conn_table));
+        return -ENOMEM;
+    }
+    fo_conn_table = t;
+    pool = p;
+    pool_size = max_conns;
+    fo_conn_table_size = nfds;
+    return 0;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static struct fo_conn *slot_alloc(void)
+{
+    size_t start = atomic_fetch_add_explicit(&pool_hint, 1, memory_order_relaxed);
+    for (size_t i = 0; i < pool_size; i++) {
+        struct fo_conn *c = &pool[(start + i) % pool_size];
+        uint32_t expect = SLOT_FREE;
+        if (atomic_load_explicit(&c->state, memory_order_relaxed) == SLOT_FREE &&
+            atomic_compare_exchange_strong(&c->state, &expect, SLOT_LIVE))
+            return c;
+    }
+    atomic_fetch_add_explicit(&pool_exhausted, 1, memory_order_relaxed);
+    return NULL;
+}
+
+/* Hands one finished exchange to the exporter through the ring. */
+static void emit(void *ctx, const struct fo_http_info *info)
+{
+    const struct fo_conn *c = ctx;
+    struct fo_record *rec = fo_ring_claim(&fo_records);
+    if (rec != NULL) {
+        rec->http = *info;
+        memcpy(rec->peer_addr, c->peer_addr, sizeof rec->peer_addr);
+        rec->peer_family = c->peer_family;
+        rec->peer_port = c->peer_port;
+        rec->local_port = c->local_port;
+        rec->scheme = FO_SCHEME_HTTP;
+        fo_ring_publish(&fo_records, rec);
+    }
+    fo_exporter_start();
+}
+
+static int try_enter(struct fo_conn *c)
+{
+    uint32_t expect = 0;
+    return atomic_compare_exchange_strong(&c->busy, &expect, 1);
+}
+
+/* Ends a detached slot's exchanges and frees it, unless a thread is in it. */
+static void reap(struct fo_conn *c, int reset)
+{
+    if (!try_enter(c))
+        return; /* the thread inside reaps it when it leaves */
+    uint32_t live = SLOT_LIVE;
+    if (atomic_compare_exchange_strong(&c->state, &live, SLOT_DEAD)) {
+        fo_http1_on_close(&c->h1, reset, now_ns(), emit, c);
+        atomic_store(&c->busy, 0);
+        atomic_store_explicit(&c->state, SLOT_FREE, memory_order_release);
+        return;
+    }
+    atomic_store(&c->busy, 0);
+}
+
+static void leave(struct fo_conn *c)
+{
+    atomic_store_explicit(&c->busy, 0, memory_order_release);
+    if (atomic_load(&c->detached))
+        reap(c, 0);
+}
+
+static void retire(struct fo_conn *c, int reset)
+{
+    atomic_store(&c->detached, 1);
+    reap(c, reset);
+}
+
+/* Removes fd from the table if it still points at c (or at anything when c
+ * is NULL) and retires what was there. */
+static void detach(int fd, struct fo_conn *c, int reset)
+{
+    struct fo_conn *old;
+    if (c == NULL) {
+        old = atomic_exchange(&fo_conn_table[fd], NULL);
+    } else {
+        old = c;
+        if (!atomic_compare_exchange_strong(&fo_conn_table[fd], &old, NULL))
+            return;
+    }
+    if (old != NULL)
+        retire(old, reset);
+}
+
+void fo_conn_forget(int fd)
+{
+    if ((size_t)fd < fo_conn_table_size &&
+        atomic_load_explicit(&fo_conn_table[fd], memory_order_relaxed) != NULL)
+        detach(fd, NULL, 0);
+}
+
+static int fill_addr(struct fo_conn *c, const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        memset(c->peer_addr, 0, sizeof c->peer_addr);
+        memcpy(c->peer_addr, &in->sin_addr, 4);
+        c->peer_port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        memcpy(c->peer_addr, &in6->sin6_addr, 16);
+        c->peer_port = ntohs(in6->sin6_port);
+    } else {
+        return -1;
+    }
+    c->peer_family = (uint8_t)sa->sa_family;
+    return 0;
+}
+
+void fo_conn_on_accept(int fd, const struct sockaddr *peer, socklen_t peer_len)
+{
+    if ((size_t)fd >= fo_conn_table_size)
+        return;
+    fo_conn_forget(fd);
+
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (peer == NULL || peer_len < sizeof(sa_family_t)) {
+        if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+            return;
+        peer = (const struct sockaddr *)&ss;
+    }
+    if (peer->sa_family != AF_INET && peer->sa_family != AF_INET6)
+        return;
+
+    struct fo_conn *c = slot_alloc();
+    if (c == NULL)
+        return;
+    atomic_store(&c->busy, 0);
+    atomic_store(&c->detached, 0);
+    if (fill_addr(c, peer) != 0) {
+        atomic_store(&c->state, SLOT_FREE);
+        return;
+    }
+    len = sizeof ss;
+    c->local_port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            c->local_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            c->local_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    fo_http1_init(&c->h1);
+    struct fo_conn *old = atomic_exchange(&fo_conn_table[fd], c);
+    if (old != NULL)
+        retire(old, 0);
+}
+
+void fo_conn_on_close(int fd, int shut_how)
+{
+    if (shut_how == SHUT_RD)
+        return;
+    fo_conn_forget(fd);
+}
+
+/* Takes the slot for fd, or returns NULL (not followed, or in use). */
+static struct fo_conn *enter(int fd)
+{
+    struct fo_conn *c = atomic_load_explicit(&fo_conn_table[fd], memory_order_acquire);
+    if (c == NULL)
+        return NULL;
+    if (!try_enter(c)) {
+        /* Another thread or an interrupted owner holds it: bytes would be
+         * missed, so this connection is no longer followed. */
+        detach(fd, c, 0);
+        return NULL;
+    }
+    if (atomic_load_explicit(&fo_conn_table[fd], memory_order_acquire) != c ||
+        atomic_load(&c->state) != SLOT_LIVE) {
+        leave(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int is_reset(int e)
+{
+    return e == ECONNRESET || e == EPIPE || e == ETIMEDOUT || e == ECONNABORTED ||
+           e == EHOSTUNREACH || e == ENETUNREACH;
+}
+
+typedef int (*feed_fn)(struct fo_http1 *, const char *, size_t, uint64_t,
+                       fo_http1_emit_fn, void *);
+
+static void feed(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int errno_val,
+                 feed_fn fn, int is_read)
+{
+    if (r < 0) {
+        if (is_reset(errno_val)) {
+            struct fo_conn *c = atomic_load(&fo_conn_table[fd]);
+            if (c != NULL)
+                detach(fd, c, 1);
+        }
+        return;
+    }
+    size_t want = 0;
+    for (int i = 0; i < iovcnt; i++)
+        want += iov[i].iov_len;
+    if (r == 0 && want == 0)
+        return;
+    struct fo_conn *c = enter(fd);
+    if (c == NULL)
+        return;
+    uint64_t now = now_ns();
+    int rc = FO_HTTP1_OK;
+    if (r == 0) {
+        if (is_read)
+            fo_http1_on_peer_eof(&c->h1, now, emit, c);
+    } else {
+        size_t left = (size_t)r;
+        for (int i = 0; i < iovcnt && left > 0 && rc == FO_HTTP1_OK; i++) {
+            size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
+            if (n > 0)
+                rc = fn(&c->h1, iov[i].iov_base, n, now, emit, c);
+            left -= n;
+        }
+    }
+    leave(c);
+    if (rc != FO_HTTP1_OK)
+        detach(fd, c, 0);
+}
+
+void fo_conn_on_read(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int errno_val)
+{
+    feed(fd, iov, iovcnt, r, errno_val, fo_http1_on_read, 1);
+}
+
+void fo_conn_on_write(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int errno_val)
+{
+    feed(fd, iov, iovcnt, r, errno_val, fo_http1_on_write, 0);
+}
+
+void fo_conn_on_write_opaque(int fd, ssize_t r, int errno_val)
+{
+    if (r < 0) {
+        feed(fd, NULL, 0, r, errno_val, fo_http1_on_write, 0);
+        return;
+    }
+    if (r == 0)
+        return;
+    struct fo_conn *c = enter(fd);
+    if (c == NULL)
+        return;
+    int rc = fo_http1_on_write_opaque(&c->h1, (size_t)r, now_ns(), emit, c);
+    leave(c);
+    if (rc != FO_HTTP1_OK)
+        detach(fd, c, 0);
+}
