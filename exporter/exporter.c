@@ -1,0 +1,507 @@
+/*
+ * exporter.c - the exporter thread.
+ *
+ * DESIGN
+ * Queue: host threads publish fixed-size records into a bounded MPSC ring
+ * (ring.h); this thread is the only consumer. It polls the ring every
+ * POLL_MS: producers never wake it, so they never make a system call.
+ * Ordering: records leave the ring in the order producers claimed slots;
+ * spans are exported in that order, in batches of OTEL_BSP_MAX_EXPORT_BATCH_SIZE
+ * every OTEL_BSP_SCHEDULE_DELAY (or as soon as a batch is full).
+ * Drop policy: a full ring drops the new record (counted by the ring); a full
+ * span queue (OTEL_BSP_MAX_QUEUE_SIZE) drops the new span but its request is
+ * still counted in the metrics; a failed export drops its batch. Every drop is
+ * counted and exported in the library's own metrics.
+ * Threads and fork: the thread starts lazily on the first record, names
+ * itself, and blocks every signal. It takes no lock a host thread can wait
+ * on. A forked child starts with an empty ring and no thread; its first
+ * record starts its own, with a fresh resource (pid, service.instance.id).
+ * Shutdown: at exit the constructor's counterpart sets a flag and waits up
+ * to the export timeout while the thread drains, exports and stops.
+ */
+#include "exporter.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "metrics.h"
+#include "otlp_encode.h"
+#include "otlp_http.h"
+#include "preload/feast.h"
+#include "preload/real.h"
+#include "procstat.h"
+#include "resource.h"
+#include "span.h"
+
+#define POLL_MS 10
+#define PROC_SAMPLE_MS 5000
+
+struct fo_ring fo_records;
+
+static struct fo_config cfg;
+static _Atomic int started;
+static _Atomic int stop_requested;
+static _Atomic int thread_done;
+static pthread_t thread;
+
+struct state {
+    struct fo_resource resource;
+    struct fo_metrics *metrics;
+    struct fo_span *queue;
+    size_t queue_len;
+    struct fo_http_client traces_client;
+    struct fo_http_client metrics_client;
+    struct fo_buf buf;
+    struct fo_proc_sample sample;
+    uint64_t next_sample_ns;
+    struct fo_self_stats self;
+    uint64_t start_unix_ns;
+    uint64_t next_span_export_ns;
+    uint64_t next_metric_export_ns;
+    uint64_t rng[4];
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* xoshiro256** seeded from getrandom: ids need uniqueness, not secrecy. */
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t next_random(uint64_t s[4])
+{
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+static void seed_random(uint64_t s[4])
+{
+    if (getrandom(s, 4 * sizeof(uint64_t), 0) != 4 * sizeof(uint64_t)) {
+        uint64_t x = mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)s;
+        for (int i = 0; i < 4; i++) {
+            x += 0x9e3779b97f4a7c15u; /* splitmix64 */
+            uint64_t z = x;
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+            s[i] = z ^ (z >> 31);
+        }
+    }
+}
+
+static void random_bytes(uint64_t s[4], uint8_t *out, size_t n)
+{
+    do {
+        for (size_t i = 0; i < n; i += 8) {
+            uint64_t v = next_random(s);
+            memcpy(out + i, &v, n - i < 8 ? n - i : 8);
+        }
+    } while (memcmp(out, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", n) == 0);
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static int parse_hex(const char *in, uint8_t *out, size_t n)
+{
+    int nonzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+        nonzero |= out[i];
+    }
+    return nonzero ? 0 : -1;
+}
+
+/*
+ * W3C Trace Context: "vv-<32 hex trace id>-<16 hex parent id>-<2 hex flags>",
+ * lowercase, version ff invalid, all-zero ids invalid. Returns 0 when valid.
+ */
+static int parse_traceparent(const char *tp, struct fo_span *s)
+{
+    uint8_t version, flags;
+    if (tp[2] != '-' || tp[35] != '-' || tp[52] != '-')
+        return -1;
+    if (hex_digit(tp[0]) < 0 || hex_digit(tp[1]) < 0 ||
+        hex_digit(tp[53]) < 0 || hex_digit(tp[54]) < 0)
+        return -1;
+    version = (uint8_t)(hex_digit(tp[0]) << 4 | hex_digit(tp[1]));
+    if (version == 0xff)
+        return -1;
+    if (parse_hex(tp + 3, s->trace_id, 16) != 0 ||
+        parse_hex(tp + 36, s->parent_span_id, 8) != 0)
+        return -1;
+    flags = (uint8_t)(hex_digit(tp[53]) << 4 | hex_digit(tp[54]));
+    s->trace_flags = flags & 0x01;
+    return 0;
+}
+
+static int ratio_sampled(const uint8_t trace_id[16], double ratio)
+{
+    if (ratio >= 1.0)
+        return 1;
+    if (ratio <= 0.0)
+        return 0;
+    /* The low 8 bytes of the trace id as an unsigned number against the
+     * ratio's share of the 2^64 range: consistent for a given trace. */
+    uint64_t v = 0;
+    for (int i = 8; i < 16; i++)
+        v = v << 8 | trace_id[i];
+    return (double)v < ratio * 18446744073709551616.0;
+}
+
+static int sample(const struct fo_span *s)
+{
+    int parent_sampled = s->trace_flags & 1;
+    switch (cfg.sampler) {
+    case FO_SAMPLER_ALWAYS_ON:
+        return 1;
+    case FO_SAMPLER_ALWAYS_OFF:
+        return 0;
+    case FO_SAMPLER_TRACEIDRATIO:
+        return ratio_sampled(s->trace_id, cfg.sampler_arg);
+    case FO_SAMPLER_PARENTBASED_ALWAYS_OFF:
+        return s->has_parent ? parent_sampled : 0;
+    case FO_SAMPLER_PARENTBASED_TRACEIDRATIO:
+        return s->has_parent ? parent_sampled : ratio_sampled(s->trace_id, cfg.sampler_arg);
+    case FO_SAMPLER_PARENTBASED_ALWAYS_ON:
+    default:
+        return s->has_parent ? parent_sampled : 1;
+    }
+}
+
+/* Reduces an absolute-form target ("http://host/p") to its path, in place,
+ * and measures the path (everything before '?' or '#'). */
+static void split_target(struct fo_span *s)
+{
+    struct fo_http_info *h = &s->rec.http;
+    size_t len = h->target_len;
+    if (len > 7 && (memcmp(h->target, "http://", 7) == 0 ||
+                    (len > 8 && memcmp(h->target, "https://", 8) == 0))) {
+        const char *host = memchr(h->target, ':', len) + 3;
+        const char *slash = memchr(host, '/', len - (size_t)(host - h->target));
+        size_t skip = slash != NULL ? (size_t)(slash - h->target) : len;
+        memmove(h->target, h->target + skip, len - skip);
+        len -= skip;
+        if (len == 0)
+            h->target[len++] = '/';
+        h->target_len = (uint16_t)len;
+    }
+    size_t i = 0;
+    while (i < len && h->target[i] != '?' && h->target[i] != '#')
+        i++;
+    s->path_len = (uint16_t)i;
+}
+
+static void make_span(struct state *st, const struct fo_record *r, struct fo_span *s,
+                      uint64_t mono_to_unix)
+{
+    memset(s, 0, sizeof *s);
+    s->rec = *r;
+    s->start_unix_ns = r->http.start_ns + mono_to_unix;
+    s->end_unix_ns = (r->http.end_ns > r->http.start_ns ? r->http.end_ns : r->http.start_ns) +
+                     mono_to_unix;
+    split_target(s);
+    s->route = fo_feast_route(s->rec.http.target, s->path_len);
+    if ((r->http.flags & FO_HTTP_F_TRACEPARENT) &&
+        parse_traceparent(r->http.traceparent, s) == 0) {
+        s->has_parent = 1;
+        s->parent_remote = 1;
+    } else {
+        memset(s->parent_span_id, 0, sizeof s->parent_span_id);
+        s->trace_flags = 0;
+        random_bytes(st->rng, s->trace_id, sizeof s->trace_id);
+    }
+    random_bytes(st->rng, s->span_id, sizeof s->span_id);
+    s->trace_flags = sample(s) ? 1 : 0;
+}
+
+static void console_span(const struct fo_span *s)
+{
+    char line[512];
+    char tid[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(tid + 2 * i, 3, "%02x", s->trace_id[i]);
+    int n = snprintf(line, sizeof line,
+                     "feast-otel: span %.*s %.*s status=%u duration_ms=%.3f trace_id=%s%s\n",
+                     (int)s->rec.http.method_len, s->rec.http.method, (int)s->path_len,
+                     s->rec.http.target, s->rec.http.status,
+                     (double)(s->end_unix_ns - s->start_unix_ns) / 1e6, tid,
+                     (s->rec.http.flags & FO_HTTP_F_ABORTED) ? " aborted" : "");
+    if (n > 0) {
+        ssize_t w = fo_real.write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        (void)w;
+    }
+}
+
+static uint64_t deadline_after(uint32_t ms)
+{
+    return mono_ns() + (uint64_t)ms * 1000000u;
+}
+
+/* Posts one encoded request; returns 0 when the collector accepted it. */
+static int post(struct fo_http_client *c, const struct fo_otlp_target *t,
+                const struct fo_buf *b, uint32_t timeout_ms, const char *what)
+{
+    int status = 0;
+    int rc = fo_http_client_post(c, t->headers, t->n_headers, "application/x-protobuf",
+                                 b->data, b->len, deadline_after(timeout_ms), &status,
+                                 NULL, 0);
+    if (rc != 0) {
+        fo_log(FO_LOG_WARN, what, "exporting %s to %s failed: %s", what, t->url,
+               strerror(-rc));
+        return rc;
+    }
+    if (status < 200 || status > 299) {
+        fo_log(FO_LOG_WARN, what, "exporting %s to %s failed: HTTP status %d", what,
+               t->url, status);
+        return -EPROTO;
+    }
+    return 0;
+}
+
+static void export_spans(struct state *st, int everything)
+{
+    size_t batch = cfg.bsp_max_export_batch_size;
+    while (st->queue_len > 0 && (everything || st->queue_len >= batch ||
+                                 mono_ns() >= st->next_span_export_ns)) {
+        size_t n = st->queue_len < batch ? st->queue_len : batch;
+        if (cfg.traces_exporters & FO_EXPORTER_CONSOLE)
+            for (size_t i = 0; i < n; i++)
+                console_span(&st->queue[i]);
+        if (cfg.traces_exporters & FO_EXPORTER_OTLP) {
+            fo_buf_reset(&st->buf);
+            int rc = fo_otlp_encode_traces(&st->resource, st->queue, n, &st->buf);
+            uint32_t timeout = cfg.traces.timeout_ms < cfg.bsp_export_timeout_ms
+                                   ? cfg.traces.timeout_ms
+                                   : cfg.bsp_export_timeout_ms;
+            if (rc == 0)
+                rc = post(&st->traces_client, &cfg.traces, &st->buf, timeout, "traces");
+            if (rc == 0)
+                st->self.spans_exported += n;
+            else
+                st->self.spans_export_failed += n;
+        }
+        memmove(st->queue, st->queue + n, (st->queue_len - n) * sizeof *st->queue);
+        st->queue_len -= n;
+        if (st->queue_len < batch)
+            break;
+    }
+    st->next_span_export_ns = deadline_after(cfg.bsp_schedule_delay_ms);
+}
+
+static void take_sample(struct state *st)
+{
+    struct fo_proc_sample prev = st->sample;
+    int have_prev = st->next_sample_ns != 0;
+    fo_procstat_sample(&st->sample, have_prev ? &prev : NULL);
+    st->next_sample_ns = deadline_after(PROC_SAMPLE_MS);
+}
+
+static void export_metrics(struct state *st)
+{
+    st->next_metric_export_ns = deadline_after(cfg.metric_export_interval_ms);
+    if (!(cfg.metrics_exporters & FO_EXPORTER_OTLP))
+        return;
+    st->self.records_dropped_ring = atomic_load(&fo_records.dropped);
+    fo_buf_reset(&st->buf);
+    int rc = fo_otlp_encode_metrics(&st->resource, st->metrics, &st->sample, &st->self,
+                                    st->start_unix_ns, clock_ns(CLOCK_REALTIME), &st->buf);
+    uint32_t timeout = cfg.metrics.timeout_ms < cfg.metric_export_timeout_ms
+                           ? cfg.metrics.timeout_ms
+                           : cfg.metric_export_timeout_ms;
+    if (rc == 0)
+        rc = post(&st->metrics_client, &cfg.metrics, &st->buf, timeout, "metrics");
+    if (rc != 0)
+        st->self.metric_exports_failed++;
+}
+
+/* Moves every published record out of the ring. */
+static void drain(struct state *st)
+{
+    uint64_t mono_to_unix = clock_ns(CLOCK_REALTIME) - mono_ns();
+    const struct fo_record *r;
+    while ((r = fo_ring_peek(&fo_records)) != NULL) {
+        struct fo_span span;
+        make_span(st, r, &span, mono_to_unix);
+        fo_ring_release(&fo_records);
+        fo_metrics_observe_http(st->metrics, &span);
+        if (!(span.trace_flags & 1) || cfg.traces_exporters == 0)
+            continue;
+        if (st->queue_len == cfg.bsp_max_queue_size) {
+            st->self.spans_dropped_queue++;
+            fo_log(FO_LOG_WARN, "queue", "span queue full (%u): dropping spans",
+                   cfg.bsp_max_queue_size);
+            continue;
+        }
+        st->queue[st->queue_len++] = span;
+        if (st->queue_len >= cfg.bsp_max_export_batch_size)
+            export_spans(st, 0);
+    }
+}
+
+static int state_init(struct state *st)
+{
+    memset(st, 0, sizeof *st);
+    seed_random(st->rng);
+    fo_resource_build(&st->resource, &cfg);
+    st->metrics = fo_metrics_new();
+    st->queue = calloc(cfg.bsp_max_queue_size, sizeof *st->queue);
+    if (st->metrics == NULL || st->queue == NULL)
+        return -ENOMEM;
+    if (cfg.traces_exporters & FO_EXPORTER_OTLP) {
+        int rc = fo_http_client_init(&st->traces_client, cfg.traces.url);
+        if (rc != 0) {
+            fo_log(FO_LOG_ERROR, "traces_url", "cannot export traces to %s: %s",
+                   cfg.traces.url, strerror(-rc));
+            cfg.traces_exporters &= ~(unsigned)FO_EXPORTER_OTLP;
+        }
+    }
+    if (cfg.metrics_exporters & FO_EXPORTER_OTLP) {
+        int rc = fo_http_client_init(&st->metrics_client, cfg.metrics.url);
+        if (rc != 0) {
+            fo_log(FO_LOG_ERROR, "metrics_url", "cannot export metrics to %s: %s",
+                   cfg.metrics.url, strerror(-rc));
+            cfg.metrics_exporters &= ~(unsigned)FO_EXPORTER_OTLP;
+        }
+    }
+    st->start_unix_ns = clock_ns(CLOCK_REALTIME);
+    take_sample(st);
+    st->next_span_export_ns = deadline_after(cfg.bsp_schedule_delay_ms);
+    st->next_metric_export_ns = deadline_after(cfg.metric_export_interval_ms);
+    return 0;
+}
+
+static void *run(void *arg)
+{
+    (void)arg;
+    prctl(PR_SET_NAME, "feast-otel", 0, 0, 0);
+    struct state *st = malloc(sizeof *st);
+    if (st == NULL || state_init(st) != 0) {
+        fo_log(FO_LOG_ERROR, "oom", "out of memory: telemetry is off in this process");
+        atomic_store(&thread_done, 1);
+        return NULL;
+    }
+    for (;;) {
+        int stopping = atomic_load(&stop_requested);
+        drain(st);
+        uint64_t now = mono_ns();
+        if (now >= st->next_sample_ns)
+            take_sample(st);
+        if (stopping || (st->queue_len > 0 && now >= st->next_span_export_ns))
+            export_spans(st, stopping);
+        if (stopping || now >= st->next_metric_export_ns) {
+            if (stopping)
+                take_sample(st);
+            export_metrics(st);
+        }
+        if (stopping)
+            break;
+        struct timespec ts = {0, POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    fo_http_client_close(&st->traces_client);
+    fo_http_client_close(&st->metrics_client);
+    atomic_store(&thread_done, 1);
+    /* The state is left to the process: the thread ends only at exit. */
+    return NULL;
+}
+
+void fo_exporter_start(void)
+{
+    if (atomic_load_explicit(&started, memory_order_relaxed))
+        return;
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&started, &expect, 1))
+        return;
+    /* Created with every signal blocked, so the host's handlers never run on
+     * our thread; the caller's mask is restored at once. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&thread, NULL, run, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        fo_log(FO_LOG_ERROR, "thread", "cannot start the exporter thread: %s", strerror(rc));
+        atomic_store(&thread_done, 1);
+    }
+}
+
+void fo_exporter_shutdown(void)
+{
+    if (!atomic_load(&started) || atomic_load(&thread_done))
+        return;
+    atomic_store(&stop_requested, 1);
+    uint32_t ms = cfg.traces.timeout_ms > cfg.metrics.timeout_ms ? cfg.traces.timeout_ms
+                                                                  : cfg.metrics.timeout_ms;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += ms / 1000;
+    deadline.tv_nsec += (long)(ms % 1000) * 1000000L + 100 * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    if (pthread_timedjoin_np(thread, NULL, &deadline) != 0)
+        fo_log(FO_LOG_WARN, "exit", "telemetry not flushed within %u ms at exit", ms);
+}
+
+static void atfork_child(void)
+{
+    /* Only the forking thread exists in the child: no exporter thread, and
+     * the parent's unexported records are the parent's to export. */
+    atomic_store(&started, 0);
+    atomic_store(&stop_requested, 0);
+    atomic_store(&thread_done, 0);
+    fo_ring_reset(&fo_records);
+}
+
+int fo_exporter_init(const struct fo_config *c)
+{
+    cfg = *c;
+    size_t cap = cfg.bsp_max_queue_size * 2u;
+    if (cap < 4096)
+        cap = 4096;
+    int rc = fo_ring_init(&fo_records, cap);
+    if (rc != 0)
+        return rc;
+    pthread_atfork(NULL, NULL, atfork_child);
+    return 0;
+}
