@@ -106,14 +106,21 @@ static int try_enter(struct fo_conn *c)
     return atomic_compare_exchange_strong(&c->busy, &expect, 1);
 }
 
-/* Ends a detached slot's exchanges and frees it, unless a thread is in it. */
+/*
+ * Ends a detached slot's exchanges and frees it, unless a thread is in it
+ * (that thread reaps it when it leaves). detached is checked again while
+ * holding the slot: a late caller may find it already freed, or even
+ * reallocated to a new connection, which it must leave alone.
+ */
 static void reap(struct fo_conn *c, int reset)
 {
     if (!try_enter(c))
-        return; /* the thread inside reaps it when it leaves */
+        return;
     uint32_t live = SLOT_LIVE;
-    if (atomic_compare_exchange_strong(&c->state, &live, SLOT_DEAD)) {
+    if (atomic_load(&c->detached) &&
+        atomic_compare_exchange_strong(&c->state, &live, SLOT_DEAD)) {
         fo_http1_on_close(&c->h1, reset, now_ns(), emit, c);
+        atomic_store(&c->detached, 0);
         atomic_store(&c->busy, 0);
         atomic_store_explicit(&c->state, SLOT_FREE, memory_order_release);
         return;
@@ -194,8 +201,8 @@ void fo_conn_on_accept(int fd, const struct sockaddr *peer, socklen_t peer_len)
     struct fo_conn *c = slot_alloc();
     if (c == NULL)
         return;
-    atomic_store(&c->busy, 0);
-    atomic_store(&c->detached, 0);
+    /* A freed slot has busy and detached clear; busy is not written here
+     * because a late reaper may briefly hold it (see reap). */
     if (fill_addr(c, peer) != 0) {
         atomic_store(&c->state, SLOT_FREE);
         return;

@@ -1,0 +1,685 @@
+/* http1.c - incremental HTTP/1.x exchange sniffer (see http1.h). */
+#include "http1.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* What the next bytes of a direction are. */
+enum {
+    S_LINE,       /* request line or status line (empty lines skipped) */
+    S_HEADERS,    /* header lines up to the empty line */
+    S_BODY,       /* r_left / w_left bytes of Content-Length body */
+    S_CHUNK_SIZE, /* chunk-size line */
+    S_CHUNK_DATA, /* chunk data */
+    S_CHUNK_END,  /* the CRLF after chunk data */
+    S_TRAILERS,   /* trailer lines up to the empty line */
+    S_UNTIL_CLOSE, /* response body delimited by close */
+    S_DONE,       /* the connection is to close: nothing more expected */
+};
+
+/* A complete line, pointer and length, after CR stripping. */
+struct line {
+    const char *p;
+    size_t len;
+    int overflow;       /* only a prefix of the line is in p */
+    const char *tail;   /* the line's last bytes when overflow */
+    size_t tail_len;
+};
+
+void fo_http1_init(struct fo_http1 *h)
+{
+    memset(h, 0, sizeof *h);
+}
+
+static void add_tail(struct fo_http1_line *l, const char *p, size_t n)
+{
+    if (n >= FO_HTTP1_TAIL_MAX) {
+        memcpy(l->tail, p + n - FO_HTTP1_TAIL_MAX, FO_HTTP1_TAIL_MAX);
+        l->tail_len = FO_HTTP1_TAIL_MAX;
+        return;
+    }
+    size_t keep = FO_HTTP1_TAIL_MAX - n;
+    if (keep > l->tail_len)
+        keep = l->tail_len;
+    memmove(l->tail, l->tail + l->tail_len - keep, keep);
+    memcpy(l->tail + keep, p, n);
+    l->tail_len = (uint8_t)(keep + n);
+}
+
+/* Appends n bytes to the carry-over buffer, keeping a prefix and a tail. */
+static void carry(struct fo_http1_line *l, const char *p, size_t n)
+{
+    size_t room = FO_HTTP1_LINE_MAX - l->len;
+    size_t take = n < room ? n : room;
+    memcpy(l->buf + l->len, p, take);
+    l->len = (uint16_t)(l->len + take);
+    if (take < n)
+        l->overflow = 1;
+    add_tail(l, p, n);
+}
+
+/*
+ * Takes the next line from [*pp, end). Returns 1 with *out set when a line
+ * is complete (*pp moves past its LF), 0 when the rest was carried over.
+ */
+static int take_line(struct fo_http1_line *l, const char **pp, const char *end,
+                     struct line *out)
+{
+    const char *p = *pp;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (nl == NULL) {
+        carry(l, p, (size_t)(end - p));
+        *pp = end;
+        return 0;
+    }
+    *pp = nl + 1;
+    if (l->len == 0 && !l->overflow) {
+        out->p = p;
+        out->len = (size_t)(nl - p);
+        out->overflow = 0;
+    } else {
+        carry(l, p, (size_t)(nl - p));
+        out->p = l->buf;
+        out->len = l->len;
+        out->overflow = l->overflow;
+        out->tail = l->tail;
+        out->tail_len = l->tail_len;
+        l->len = 0;
+        l->overflow = 0;
+        l->tail_len = 0;
+    }
+    if (!out->overflow && out->len > 0 && out->p[out->len - 1] == '\r')
+        out->len--;
+    if (out->overflow && out->tail_len > 0 && out->tail[out->tail_len - 1] == '\r')
+        out->tail_len--;
+    return 1;
+}
+
+static int is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int version_minor(const char *v, size_t n)
+{
+    if (n != 8 || memcmp(v, "HTTP/1.", 7) != 0)
+        return -1;
+    if (v[7] == '0')
+        return 0;
+    if (v[7] == '1')
+        return 1;
+    return -1;
+}
+
+static struct fo_http1_pending *pending_at(struct fo_http1 *h, unsigned i)
+{
+    return &h->pending[(h->first + i) % FO_HTTP1_MAX_PENDING];
+}
+
+/* The request being read: always the newest pending entry. */
+static struct fo_http1_pending *reading(struct fo_http1 *h)
+{
+    return pending_at(h, h->npending - 1u);
+}
+
+static int parse_request_line(struct fo_http1 *h, const struct line *ln)
+{
+    const char *p = ln->p, *end = ln->p + ln->len;
+    const char *sp = memchr(p, ' ', ln->len);
+    if (sp == NULL || sp == p || sp - p >= FO_METHOD_MAX)
+        return FO_HTTP1_STOP;
+    for (const char *q = p; q < sp; q++)
+        if (!is_tchar((unsigned char)*q))
+            return FO_HTTP1_STOP;
+    const char *target = sp + 1;
+    const char *vend, *vstart;
+    const char *tend;
+    if (!ln->overflow) {
+        vend = end;
+        vstart = end;
+        while (vstart > target && vstart[-1] != ' ')
+            vstart--;
+        if (vstart <= target)
+            return FO_HTTP1_STOP;
+        tend = vstart - 1;
+    } else {
+        /* Only a prefix of the line is here: the version is in the tail. */
+        vend = ln->tail + ln->tail_len;
+        vstart = vend;
+        while (vstart > ln->tail && vstart[-1] != ' ')
+            vstart--;
+        if (vstart == ln->tail)
+            return FO_HTTP1_STOP;
+        tend = end;
+    }
+    int minor = version_minor(vstart, (size_t)(vend - vstart));
+    if (minor < 0 || tend <= target)
+        return FO_HTTP1_STOP;
+    if ((size_t)(sp - p) == 7 && memcmp(p, "CONNECT", 7) == 0)
+        return FO_HTTP1_STOP; /* a tunnel follows, not HTTP */
+    if (h->npending == FO_HTTP1_MAX_PENDING)
+        return FO_HTTP1_STOP;
+
+    h->npending++;
+    struct fo_http1_pending *pr = reading(h);
+    memset(pr, 0, sizeof *pr);
+    struct fo_http_info *in = &pr->info;
+    in->start_ns = h->r_start_ns;
+    in->method_len = (uint8_t)(sp - p);
+    memcpy(in->method, p, in->method_len);
+    size_t tlen = (size_t)(tend - target);
+    if (tlen > FO_TARGET_MAX || ln->overflow) {
+        in->flags |= FO_HTTP_F_TARGET_TRUNCATED;
+        if (tlen > FO_TARGET_MAX)
+            tlen = FO_TARGET_MAX;
+    }
+    memcpy(in->target, target, tlen);
+    in->target_len = (uint16_t)tlen;
+    in->version_minor = (uint8_t)minor;
+    pr->head = in->method_len == 4 && memcmp(p, "HEAD", 4) == 0;
+    pr->close = minor == 0; /* HTTP/1.0 closes unless it asks for keep-alive */
+    return FO_HTTP1_OK;
+}
+
+static int name_is(const char *p, size_t n, const char *name)
+{
+    return strlen(name) == n && strncasecmp(p, name, n) == 0;
+}
+
+/* Does the comma-separated list v contain token tok (case-insensitive)? */
+static int has_token(const char *v, size_t n, const char *tok)
+{
+    size_t tl = strlen(tok);
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < n && v[i] != ',')
+            i++;
+        size_t e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+            e--;
+        if (e - s == tl && strncasecmp(v + s, tok, tl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Is the last transfer coding of v "chunked"? */
+static int last_is_chunked(const char *v, size_t n)
+{
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    size_t s = n;
+    while (s > 0 && v[s - 1] != ',' && v[s - 1] != ' ' && v[s - 1] != '\t')
+        s--;
+    return n - s == 7 && strncasecmp(v + s, "chunked", 7) == 0;
+}
+
+static int parse_length(const char *v, size_t n, uint64_t *out)
+{
+    if (n == 0 || n > 18)
+        return -1;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    *out = x;
+    return 0;
+}
+
+/* Splits "Name: value" with the value trimmed. Returns -1 when malformed. */
+static int split_header(const struct line *ln, const char **name, size_t *nlen,
+                        const char **val, size_t *vlen)
+{
+    if (ln->len == 0 || ln->p[0] == ' ' || ln->p[0] == '\t')
+        return -1; /* obsolete line folding */
+    const char *colon = memchr(ln->p, ':', ln->len);
+    if (colon == NULL || colon == ln->p)
+        return -1;
+    for (const char *q = ln->p; q < colon; q++)
+        if (!is_tchar((unsigned char)*q))
+            return -1;
+    const char *v = colon + 1, *e = ln->p + ln->len;
+    while (v < e && (*v == ' ' || *v == '\t'))
+        v++;
+    while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    *name = ln->p;
+    *nlen = (size_t)(colon - ln->p);
+    *val = v;
+    *vlen = (size_t)(e - v);
+    return 0;
+}
+
+/* A Content-Length header: repeated values must agree. */
+static int content_length(const char *v, size_t n, int overflow, uint8_t *seen,
+                          uint64_t *cl)
+{
+    uint64_t x;
+    if (overflow || parse_length(v, n, &x) != 0)
+        return -1;
+    if (*seen && x != *cl)
+        return -1;
+    *seen = 1;
+    *cl = x;
+    return 0;
+}
+
+static int request_header(struct fo_http1 *h, const struct line *ln)
+{
+    const char *name, *v;
+    size_t nlen, vlen;
+    if (split_header(ln, &name, &nlen, &v, &vlen) != 0)
+        return FO_HTTP1_STOP;
+    struct fo_http1_pending *pr = reading(h);
+    struct fo_http_info *in = &pr->info;
+    switch (nlen) {
+    case 10:
+        if (name_is(name, nlen, "user-agent")) {
+            size_t n = vlen;
+            if (n > FO_UA_MAX || ln->overflow) {
+                in->flags |= FO_HTTP_F_UA_TRUNCATED;
+                n = n > FO_UA_MAX ? FO_UA_MAX : n;
+            }
+            memcpy(in->user_agent, v, n);
+            in->ua_len = (uint8_t)n;
+        } else if (name_is(name, nlen, "connection")) {
+            if (has_token(v, vlen, "close"))
+                pr->close = 1;
+            else if (has_token(v, vlen, "keep-alive"))
+                pr->close = 0;
+        }
+        break;
+    case 11:
+        if (name_is(name, nlen, "traceparent") && vlen == FO_TRACEPARENT_LEN &&
+            !ln->overflow) {
+            memcpy(in->traceparent, v, FO_TRACEPARENT_LEN);
+            in->flags |= FO_HTTP_F_TRACEPARENT;
+        }
+        break;
+    case 14:
+        if (name_is(name, nlen, "content-length") &&
+            content_length(v, vlen, ln->overflow, &h->r_cl_seen, &h->r_cl) != 0)
+            return FO_HTTP1_STOP;
+        break;
+    case 17:
+        if (name_is(name, nlen, "transfer-encoding")) {
+            if (ln->overflow || !last_is_chunked(v, vlen))
+                return FO_HTTP1_STOP; /* a request body we cannot delimit */
+            h->r_chunked = 1;
+        }
+        break;
+    }
+    return FO_HTTP1_OK;
+}
+
+static int response_header(struct fo_http1 *h, const struct line *ln)
+{
+    const char *name, *v;
+    size_t nlen, vlen;
+    if (split_header(ln, &name, &nlen, &v, &vlen) != 0)
+        return FO_HTTP1_STOP;
+    if (h->w_interim)
+        return FO_HTTP1_OK;
+    if (nlen == 14 && name_is(name, nlen, "content-length")) {
+        if (content_length(v, vlen, ln->overflow, &h->w_cl_seen, &h->w_cl) != 0)
+            return FO_HTTP1_STOP;
+    } else if (nlen == 17 && name_is(name, nlen, "transfer-encoding")) {
+        h->w_chunked = !ln->overflow && last_is_chunked(v, vlen);
+        if (!h->w_chunked)
+            h->w_cl_seen = 0; /* a non-chunked coding: delimited by close */
+    } else if (nlen == 10 && name_is(name, nlen, "connection")) {
+        if (has_token(v, vlen, "close"))
+            h->w_close = 1;
+        else if (has_token(v, vlen, "keep-alive"))
+            h->w_close = 0;
+    }
+    return FO_HTTP1_OK;
+}
+
+/* The request head is complete: decide how its body is delimited. */
+static void request_head_done(struct fo_http1 *h)
+{
+    struct fo_http1_pending *pr = reading(h);
+    if (h->r_chunked) {
+        h->rstate = S_CHUNK_SIZE;
+    } else if (h->r_cl_seen && h->r_cl > 0) {
+        h->r_left = h->r_cl;
+        h->rstate = S_BODY;
+    } else {
+        pr->complete = 1;
+        h->rstate = pr->close ? S_DONE : S_LINE;
+    }
+}
+
+static void request_body_done(struct fo_http1 *h)
+{
+    struct fo_http1_pending *pr = reading(h);
+    pr->complete = 1;
+    h->rstate = pr->close ? S_DONE : S_LINE;
+}
+
+static int parse_chunk_size(const struct line *ln, uint64_t *out)
+{
+    uint64_t x = 0;
+    size_t i = 0;
+    for (; i < ln->len; i++) {
+        char c = ln->p[i];
+        int d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            break;
+        if (i >= 15)
+            return -1;
+        x = x << 4 | (uint64_t)d;
+    }
+    if (i == 0)
+        return -1;
+    if (i < ln->len && ln->p[i] != ';' && ln->p[i] != ' ' && ln->p[i] != '\t')
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/*
+ * The chunked-body states shared by both directions. Returns 1 when the
+ * body ended, 0 to go on, FO_HTTP1_STOP on malformed framing.
+ */
+static int chunk_line(uint8_t *state, uint64_t *left, const struct line *ln)
+{
+    switch (*state) {
+    case S_CHUNK_SIZE:
+        if (parse_chunk_size(ln, left) != 0)
+            return FO_HTTP1_STOP;
+        *state = *left == 0 ? S_TRAILERS : S_CHUNK_DATA;
+        return 0;
+    case S_CHUNK_END:
+        if (ln->len != 0)
+            return FO_HTTP1_STOP;
+        *state = S_CHUNK_SIZE;
+        return 0;
+    case S_TRAILERS:
+        return ln->len == 0 ? 1 : 0;
+    }
+    return FO_HTTP1_STOP;
+}
+
+/* Skips body bytes: returns how many of avail belong to the body. */
+static size_t skip(uint64_t *left, size_t avail)
+{
+    size_t n = *left < avail ? (size_t)*left : avail;
+    *left -= n;
+    return n;
+}
+
+int fo_http1_on_read(struct fo_http1 *h, const char *buf, size_t len, uint64_t now_ns,
+                     fo_http1_emit_fn emit, void *ctx)
+{
+    (void)emit;
+    (void)ctx;
+    if (h->stopped)
+        return FO_HTTP1_STOP;
+    const char *p = buf, *end = buf + len;
+    struct line ln;
+    while (p < end) {
+        switch (h->rstate) {
+        case S_LINE:
+            if (h->rline.len == 0 && !h->rline.overflow) {
+                /* Empty lines before a request are allowed (RFC 9112 2.2). */
+                while (p < end && (*p == '\r' || *p == '\n'))
+                    p++;
+                if (p == end)
+                    break;
+                h->r_start_ns = now_ns;
+            }
+            if (!take_line(&h->rline, &p, end, &ln))
+                break;
+            if (parse_request_line(h, &ln) != FO_HTTP1_OK)
+                goto stop;
+            h->r_cl_seen = 0;
+            h->r_cl = 0;
+            h->r_chunked = 0;
+            h->rstate = S_HEADERS;
+            break;
+        case S_HEADERS:
+            if (!take_line(&h->rline, &p, end, &ln))
+                break;
+            if (ln.len == 0 && !ln.overflow)
+                request_head_done(h);
+            else if (request_header(h, &ln) != FO_HTTP1_OK)
+                goto stop;
+            break;
+        case S_BODY:
+            p += skip(&h->r_left, (size_t)(end - p));
+            if (h->r_left == 0)
+                request_body_done(h);
+            break;
+        case S_CHUNK_DATA:
+            p += skip(&h->r_left, (size_t)(end - p));
+            if (h->r_left == 0)
+                h->rstate = S_CHUNK_END;
+            break;
+        case S_CHUNK_SIZE:
+        case S_CHUNK_END:
+        case S_TRAILERS: {
+            if (!take_line(&h->rline, &p, end, &ln))
+                break;
+            int rc = chunk_line(&h->rstate, &h->r_left, &ln);
+            if (rc < 0)
+                goto stop;
+            if (rc == 1)
+                request_body_done(h);
+            break;
+        }
+        default: /* S_DONE: bytes after a request that closes the connection */
+            goto stop;
+        }
+    }
+    return FO_HTTP1_OK;
+stop:
+    h->stopped = 1;
+    return FO_HTTP1_STOP;
+}
+
+/* The response to the oldest pending request is complete. */
+static int finish_response(struct fo_http1 *h, uint64_t now_ns, uint16_t flags,
+                           fo_http1_emit_fn emit, void *ctx)
+{
+    struct fo_http1_pending *pr = pending_at(h, 0);
+    int was_reading = h->npending == 1 && !pr->complete;
+    int close = h->w_close || pr->close;
+    pr->info.status = h->w_status;
+    pr->info.end_ns = now_ns;
+    pr->info.flags |= (uint8_t)flags;
+    emit(ctx, &pr->info);
+    h->first = (uint8_t)((h->first + 1) % FO_HTTP1_MAX_PENDING);
+    h->npending--;
+    h->wstate = close ? S_DONE : S_LINE;
+    /* A server that answers before reading the whole request (an early
+     * error) leaves the request side in an unknown place. */
+    if (was_reading || h->w_status == 101)
+        return FO_HTTP1_STOP;
+    return FO_HTTP1_OK;
+}
+
+static int status_line(struct fo_http1 *h, const struct line *ln)
+{
+    if (ln->len < 12 || ln->overflow || version_minor(ln->p, 8) < 0 || ln->p[8] != ' ')
+        return FO_HTTP1_STOP;
+    uint16_t st = 0;
+    for (int i = 9; i < 12; i++) {
+        if (ln->p[i] < '0' || ln->p[i] > '9')
+            return FO_HTTP1_STOP;
+        st = (uint16_t)(st * 10 + (ln->p[i] - '0'));
+    }
+    if (ln->len > 12 && ln->p[12] != ' ')
+        return FO_HTTP1_STOP;
+    if (st < 100 || h->npending == 0)
+        return FO_HTTP1_STOP;
+    h->w_status = st;
+    h->w_interim = st < 200 && st != 101;
+    h->w_chunked = 0;
+    h->w_cl_seen = 0;
+    h->w_cl = 0;
+    h->w_close = ln->p[7] == '0'; /* an HTTP/1.0 response closes by default */
+    return FO_HTTP1_OK;
+}
+
+/* The response head is complete. Returns FO_HTTP1_OK or FO_HTTP1_STOP. */
+static int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn emit,
+                              void *ctx)
+{
+    if (h->w_interim) {
+        h->wstate = S_LINE; /* 100 Continue and friends: the real one follows */
+        return FO_HTTP1_OK;
+    }
+    struct fo_http1_pending *pr = pending_at(h, 0);
+    uint16_t st = h->w_status;
+    if (pr->head || st < 200 || st == 204 || st == 304)
+        return finish_response(h, now_ns, 0, emit, ctx);
+    if (h->w_chunked) {
+        h->wstate = S_CHUNK_SIZE;
+    } else if (h->w_cl_seen) {
+        if (h->w_cl == 0)
+            return finish_response(h, now_ns, 0, emit, ctx);
+        h->w_left = h->w_cl;
+        h->wstate = S_BODY;
+    } else {
+        h->wstate = S_UNTIL_CLOSE;
+    }
+    return FO_HTTP1_OK;
+}
+
+int fo_http1_on_write(struct fo_http1 *h, const char *buf, size_t len, uint64_t now_ns,
+                      fo_http1_emit_fn emit, void *ctx)
+{
+    if (h->stopped)
+        return FO_HTTP1_STOP;
+    const char *p = buf, *end = buf + len;
+    struct line ln;
+    int rc = FO_HTTP1_OK;
+    while (p < end && rc == FO_HTTP1_OK) {
+        switch (h->wstate) {
+        case S_LINE:
+            if (!take_line(&h->wline, &p, end, &ln))
+                break;
+            rc = status_line(h, &ln);
+            if (rc == FO_HTTP1_OK)
+                h->wstate = S_HEADERS;
+            break;
+        case S_HEADERS:
+            if (!take_line(&h->wline, &p, end, &ln))
+                break;
+            if (ln.len == 0 && !ln.overflow)
+                rc = response_head_done(h, now_ns, emit, ctx);
+            else
+                rc = response_header(h, &ln);
+            break;
+        case S_BODY:
+            p += skip(&h->w_left, (size_t)(end - p));
+            if (h->w_left == 0)
+                rc = finish_response(h, now_ns, 0, emit, ctx);
+            break;
+        case S_CHUNK_DATA:
+            p += skip(&h->w_left, (size_t)(end - p));
+            if (h->w_left == 0)
+                h->wstate = S_CHUNK_END;
+            break;
+        case S_CHUNK_SIZE:
+        case S_CHUNK_END:
+        case S_TRAILERS: {
+            if (!take_line(&h->wline, &p, end, &ln))
+                break;
+            int c = chunk_line(&h->wstate, &h->w_left, &ln);
+            if (c < 0)
+                rc = FO_HTTP1_STOP;
+            else if (c == 1)
+                rc = finish_response(h, now_ns, 0, emit, ctx);
+            break;
+        }
+        case S_UNTIL_CLOSE:
+            p = end;
+            break;
+        default: /* S_DONE */
+            rc = FO_HTTP1_STOP;
+            break;
+        }
+    }
+    if (rc != FO_HTTP1_OK)
+        h->stopped = 1;
+    return rc;
+}
+
+int fo_http1_on_write_opaque(struct fo_http1 *h, size_t len, uint64_t now_ns,
+                             fo_http1_emit_fn emit, void *ctx)
+{
+    if (h->stopped)
+        return FO_HTTP1_STOP;
+    int rc = FO_HTTP1_OK;
+    if (h->wstate == S_BODY && len <= h->w_left) {
+        h->w_left -= len;
+        if (h->w_left == 0)
+            rc = finish_response(h, now_ns, 0, emit, ctx);
+    } else if (h->wstate == S_CHUNK_DATA && len <= h->w_left) {
+        h->w_left -= len;
+        if (h->w_left == 0)
+            h->wstate = S_CHUNK_END;
+    } else if (h->wstate != S_UNTIL_CLOSE) {
+        rc = FO_HTTP1_STOP;
+    }
+    if (rc != FO_HTTP1_OK)
+        h->stopped = 1;
+    return rc;
+}
+
+void fo_http1_on_peer_eof(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn emit,
+                          void *ctx)
+{
+    (void)now_ns;
+    (void)emit;
+    (void)ctx;
+    if (h->stopped)
+        return;
+    /* A request cut off inside its head will never be answered as such,
+     * unless its response has already begun. */
+    int answering = h->npending == 1 && h->wstate != S_LINE;
+    if (h->npending > 0 && h->rstate == S_HEADERS && !answering)
+        h->npending--;
+    h->rline.len = 0;
+    h->rline.overflow = 0;
+    h->rstate = S_DONE;
+}
+
+void fo_http1_on_close(struct fo_http1 *h, int reset, uint64_t now_ns, fo_http1_emit_fn emit,
+                       void *ctx)
+{
+    if (h->stopped)
+        return;
+    h->stopped = 1;
+    if (h->npending == 0)
+        return;
+    if (h->wstate == S_UNTIL_CLOSE && !reset) {
+        finish_response(h, now_ns, 0, emit, ctx);
+        h->stopped = 1;
+    }
+    /* Everything still pending ended without a complete response; the
+     * first may have had its status line written already. */
+    int head_sent = h->wstate != S_LINE && h->wstate != S_DONE && !h->w_interim;
+    while (h->npending > 0) {
+        if (!head_sent)
+            h->w_status = 0;
+        finish_response(h, now_ns, FO_HTTP_F_ABORTED, emit, ctx);
+        head_sent = 0;
+    }
+}
