@@ -215,7 +215,7 @@ static void split_target(struct fo_span *s)
     size_t len = h->target_len;
     if (len > 7 && (memcmp(h->target, "http://", 7) == 0 ||
                     (len > 8 && memcmp(h->target, "https://", 8) == 0))) {
-        const char *host = memchr(h->target, ':', len) + 3;
+        const char *host = (const char *)memchr(h->target, ':', len) + 3;
         const char *slash = memchr(host, '/', len - (size_t)(host - h->target));
         size_t skip = slash != NULL ? (size_t)(slash - h->target) : len;
         memmove(h->target, h->target + skip, len - skip);
