@@ -66,7 +66,7 @@ HELPER_SRC := $(wildcard tests/hosts/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/hosts/%.c=$(BUILD)/hosts/%)
 PY_GEN_OK := $(BUILD)/py/.ok
 
-.PHONY: all test unit integration asan fuzz fuzz-smoke demo install clean deps bench
+.PHONY: check-exports all test unit integration asan fuzz fuzz-smoke demo install clean deps bench
 all: $(LIB)
 
 deps: $(DEPS_OK)
@@ -162,7 +162,7 @@ fuzz: $(FUZZ_BIN)
 	$(Q)scripts/run-fuzz 600 $(FUZZ_BIN)
 
 test: $(DEPS_OK)
-	$(Q)$(MAKE) --no-print-directory all unit fuzz-smoke integration
+	$(Q)$(MAKE) --no-print-directory all check-exports unit fuzz-smoke integration
 
 demo: $(LIB) $(PY_GEN_OK)
 	$(Q)scripts/demo
@@ -179,3 +179,6 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+check-exports: $(LIB)
+	$(Q)tests/check-exports $(LIB)
