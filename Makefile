@@ -165,7 +165,7 @@ test: $(DEPS_OK)
 	$(Q)$(MAKE) --no-print-directory all check-exports unit fuzz-smoke integration
 
 demo: $(LIB) $(PY_GEN_OK)
-	$(Q)scripts/demo
+	$(Q)/usr/bin/python3 scripts/demo
 
 bench: $(LIB) $(PY_GEN_OK) $(HELPER_BIN)
 	$(Q)scripts/bench

@@ -466,6 +466,8 @@ void fo_exporter_start(void)
 
 void fo_exporter_shutdown(void)
 {
+    fo_log(FO_LOG_DEBUG, "exit_start", "pid %d: exit (exporter %s)", (int)getpid(),
+           !atomic_load(&started) ? "not started" : atomic_load(&thread_done) ? "ended" : "running");
     if (!atomic_load(&started) || atomic_load(&thread_done))
         return;
     atomic_store(&stop_requested, 1);
@@ -479,8 +481,12 @@ void fo_exporter_shutdown(void)
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
+    uint64_t t0 = mono_ns();
     if (pthread_timedjoin_np(thread, NULL, &deadline) != 0)
         fo_log(FO_LOG_WARN, "exit", "telemetry not flushed within %u ms at exit", ms);
+    else
+        fo_log(FO_LOG_DEBUG, "exit_done", "pid %d: telemetry flushed at exit in %.1f ms",
+               (int)getpid(), (double)(mono_ns() - t0) / 1e6);
 }
 
 static void atfork_child(void)

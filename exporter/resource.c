@@ -68,7 +68,7 @@ void fo_resource_build(struct fo_resource *r, const struct fo_config *cfg)
     const char *base = strrchr(exe, '/');
     base = base != NULL ? base + 1 : exe;
 
-    char name[FO_CFG_STR_MAX + 32];
+    char name[sizeof "unknown_service:" + 512];
     snprintf(name, sizeof name, "unknown_service:%s", base);
     set_str(r, "service.name", name);
     for (size_t i = 0; i < cfg->n_resource_attrs; i++)

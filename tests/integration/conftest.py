@@ -86,11 +86,17 @@ class Host:
         with open(self.stderr_path) as f:
             return f.read()
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        """Graceful stop: the library flushes at exit."""
+    def stop(self, sig=signal.SIGTERM, timeout=30, group=True):
+        """Graceful stop: the library flushes at exit. group=False signals only
+        the main process, as a supervisor does with a pre-fork master that
+        forwards the signal to its workers (a second SIGTERM would kill a
+        uvicorn worker in the middle of its exit)."""
         if self.proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, sig)
+                if group:
+                    os.killpg(self.proc.pid, sig)
+                else:
+                    self.proc.send_signal(sig)
             except ProcessLookupError:
                 pass
             try:

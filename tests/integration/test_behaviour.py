@@ -1,0 +1,157 @@
+"""How the library behaves as a guest: configuration, inertness, the CLI,
+and commands that are not servers."""
+import http.client
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import PY, REPO, Host, free_port, library_env, start_feature_server
+
+
+def get(port, path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", path)
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return r.status
+
+
+def test_sdk_disabled_is_inert(receiver, hosts):
+    h = start_feature_server(hosts, receiver, OTEL_SDK_DISABLED="true")
+    for _ in range(3):
+        assert get(h.port, "/health") == 200
+    h.stop()
+    time.sleep(0.5)
+    assert receiver.requests == []
+    assert "feast-otel" not in h.stderr()
+
+
+def test_traces_exporter_none_still_exports_metrics(receiver, hosts):
+    h = start_feature_server(hosts, receiver, OTEL_TRACES_EXPORTER="none")
+    for _ in range(4):
+        assert get(h.port, "/health") == 200
+    h.stop()
+    assert receiver.spans() == []
+    points = receiver.latest_points("http.server.request.duration")
+    assert sum(p["point"].count for p in points) == 4
+
+
+def test_sampler_always_off_counts_every_request_in_metrics(receiver, hosts):
+    h = start_feature_server(hosts, receiver, OTEL_TRACES_SAMPLER="always_off")
+    for _ in range(3):
+        assert get(h.port, "/health") == 200
+    h.stop()
+    assert receiver.spans() == []
+    assert sum(p["point"].count for p in
+               receiver.latest_points("http.server.request.duration")) == 3
+
+
+def test_malformed_variable_gives_one_line_and_the_default(receiver, hosts):
+    h = start_feature_server(hosts, receiver, OTEL_BSP_SCHEDULE_DELAY="abc",
+                             OTEL_EXPORTER_OTLP_HEADERS="api-key=s3cr3t,broken")
+    assert get(h.port, "/health") == 200
+    h.stop()
+    lines = [l for l in h.stderr().splitlines() if l.startswith("feast-otel:")]
+    assert len([l for l in lines if "OTEL_BSP_SCHEDULE_DELAY" in l]) == 1, lines
+    assert any("OTEL_EXPORTER_OTLP_HEADERS" in l for l in lines), lines
+    assert "s3cr3t" not in h.stderr()
+    assert len(receiver.spans()) == 1  # exported with the default delay at exit
+
+
+def test_headers_are_sent_with_every_export(receiver, hosts):
+    h = start_feature_server(hosts, receiver,
+                             OTEL_EXPORTER_OTLP_HEADERS="x-api-key=abc%20def,x-tenant=t1")
+    assert get(h.port, "/health") == 200
+    h.stop()
+    assert receiver.requests
+    for _, _, headers in receiver.requests:
+        assert headers.get("x-api-key") == "abc def"
+        assert headers.get("x-tenant") == "t1"
+
+
+def test_default_service_name_is_unknown_service_with_executable(receiver, hosts):
+    port = free_port()
+    cmd = [PY, "-m", "uvicorn", "app:app", "--app-dir", "tests/feature_server",
+           "--port", str(port)]
+    env = library_env(receiver)
+    h = Host(cmd, env, port)
+    hosts.append(h)
+    assert get(port, "/health") == 200
+    h.stop()
+    res = receiver.spans()[0]["resource"]
+    assert res["service.name"] == "unknown_service:" + os.path.basename(
+        os.path.realpath(PY))
+    assert res["process.executable.name"] == os.path.basename(os.path.realpath(PY))
+
+
+def test_resource_attributes_from_the_environment(receiver, hosts):
+    h = start_feature_server(hosts, receiver,
+                             OTEL_RESOURCE_ATTRIBUTES="deployment.environment=test,team=ml%2Fops")
+    assert get(h.port, "/health") == 200
+    h.stop()
+    res = receiver.spans()[0]["resource"]
+    assert res["deployment.environment"] == "test"
+    assert res["team"] == "ml/ops"
+
+
+def run(cmd, env):
+    return subprocess.run(cmd, env=env, capture_output=True, timeout=30)
+
+
+def test_short_lived_commands_behave_exactly_as_without(receiver):
+    bare = dict(os.environ)
+    bare.pop("LD_PRELOAD", None)
+    under = library_env(receiver)
+    for cmd in (["/bin/true"], ["/bin/false"], ["sh", "-c", "echo hi; echo err >&2; exit 3"],
+                ["ls", "/"], [PY, "-c", "import socket,sys; print(sys.argv); sys.exit(4)"]):
+        a, b = run(cmd, bare), run(cmd, under)
+        assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr), cmd
+    time.sleep(0.3)
+    assert receiver.requests == [], "a command that served nothing exported something"
+
+
+@pytest.mark.skipif(os.environ.get("FEAST_OTEL_ASAN") == "1",
+                    reason="the CLI preloads the plain build; ASan needs its runtime first")
+def test_cli_runs_a_server_under_the_library(receiver, hosts):
+    port = free_port()
+    cmd = [os.path.join(REPO, "scripts", "feast-otel"), "run", "--endpoint", receiver.endpoint,
+           "--service-name", "via-cli", "--", PY, "-m", "uvicorn", "app:app", "--app-dir",
+           "tests/feature_server", "--port", str(port)]
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env["OTEL_BSP_SCHEDULE_DELAY"] = "200"
+    h = Host(cmd, env, port)
+    hosts.append(h)
+    assert get(port, "/health") == 200
+    h.stop()
+    spans = receiver.spans()
+    assert len(spans) == 1
+    assert spans[0]["resource"]["service.name"] == "via-cli"
+
+
+def test_cli_refuses_clearly_without_a_library(tmp_path):
+    r = subprocess.run([os.path.join(REPO, "scripts", "feast-otel"), "run", "--library",
+                        str(tmp_path / "missing.so"), "--", "true"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 2
+    assert r.stderr.startswith("feast-otel: ") and "missing.so" in r.stderr
+    assert r.stderr.count("\n") == 1
+    r = subprocess.run([os.path.join(REPO, "scripts", "feast-otel"), "--help"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "--endpoint" in r.stdout
+
+
+def test_console_exporter_prints_spans_on_stderr_only(hosts):
+    port = free_port()
+    cmd = [PY, "-m", "uvicorn", "app:app", "--app-dir", "tests/feature_server",
+           "--port", str(port), "--no-access-log"]
+    env = library_env(None, OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none")
+    h = Host(cmd, env, port)
+    hosts.append(h)
+    assert get(port, "/health") == 200
+    h.stop()
+    lines = [l for l in h.stderr().splitlines() if l.startswith("feast-otel: span")]
+    assert len(lines) == 1 and "GET /health status=200" in lines[0], h.stderr()
