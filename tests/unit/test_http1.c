@@ -1,0 +1,475 @@
+/* test_http1.c - the HTTP/1.x sniffer: exchanges, framing, splits, bounds. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "preload/http1.h"
+
+#define MAX_GOT 256
+
+struct cap {
+    struct fo_http_info got[MAX_GOT];
+    int n;
+};
+
+static void on_emit(void *ctx, const struct fo_http_info *info)
+{
+    struct cap *c = ctx;
+    cr_assert_lt(c->n, MAX_GOT);
+    c->got[c->n++] = *info;
+}
+
+static struct fo_http1 h;
+static struct cap cap;
+
+static void setup(void)
+{
+    fo_http1_init(&h);
+    memset(&cap, 0, sizeof cap);
+}
+
+TestSuite(http1, .init = setup);
+
+static int rd(const char *s, uint64_t now)
+{
+    return fo_http1_on_read(&h, s, strlen(s), now, on_emit, &cap);
+}
+
+static int wr(const char *s, uint64_t now)
+{
+    return fo_http1_on_write(&h, s, strlen(s), now, on_emit, &cap);
+}
+
+static void assert_str(const char *p, size_t n, const char *want)
+{
+    cr_assert_eq(n, strlen(want), "length %zu, want '%s' (got '%.*s')", n, want, (int)n, p);
+    cr_assert(memcmp(p, want, n) == 0, "got '%.*s', want '%s'", (int)n, p, want);
+}
+
+#define GOT_METHOD(i, m) assert_str(cap.got[i].method, cap.got[i].method_len, m)
+#define GOT_TARGET(i, t) assert_str(cap.got[i].target, cap.got[i].target_len, t)
+
+Test(http1, simple_get)
+{
+    cr_assert_eq(rd("GET /health?x=1 HTTP/1.1\r\nHost: a\r\nUser-Agent: curl/8\r\n\r\n", 10), 0);
+    cr_assert_eq(cap.n, 0);
+    cr_assert_eq(wr("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 20), 0);
+    cr_assert_eq(cap.n, 1);
+    GOT_METHOD(0, "GET");
+    GOT_TARGET(0, "/health?x=1");
+    assert_str(cap.got[0].user_agent, cap.got[0].ua_len, "curl/8");
+    cr_assert_eq(cap.got[0].status, 200);
+    cr_assert_eq(cap.got[0].version_minor, 1);
+    cr_assert_eq(cap.got[0].start_ns, 10);
+    cr_assert_eq(cap.got[0].end_ns, 20);
+    cr_assert_eq(cap.got[0].flags, 0);
+}
+
+Test(http1, end_is_the_write_that_completes_the_body)
+{
+    rd("GET / HTTP/1.1\r\n\r\n", 1);
+    wr("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234", 2);
+    cr_assert_eq(cap.n, 0);
+    wr("567", 3);
+    cr_assert_eq(cap.n, 0);
+    wr("89", 4);
+    cr_assert_eq(cap.n, 1);
+    cr_assert_eq(cap.got[0].end_ns, 4);
+}
+
+Test(http1, start_is_the_read_with_the_first_byte)
+{
+    rd("\r\nPO", 5); /* a leading empty line is skipped, then the request starts */
+    rd("ST /push HTTP/1.1\r\nContent-Length: 3\r\n\r\n", 6);
+    rd("abc", 7);
+    wr("HTTP/1.1 204 No Content\r\n\r\n", 8);
+    cr_assert_eq(cap.n, 1);
+    GOT_METHOD(0, "POST");
+    cr_assert_eq(cap.got[0].start_ns, 5);
+    cr_assert_eq(cap.got[0].status, 204);
+}
+
+Test(http1, keep_alive_hundred_requests)
+{
+    for (int i = 0; i < 100; i++) {
+        cr_assert_eq(rd("GET /a HTTP/1.1\r\nHost: x\r\n\r\n", (uint64_t)i * 2), 0);
+        cr_assert_eq(wr("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA", (uint64_t)i * 2 + 1), 0);
+    }
+    cr_assert_eq(cap.n, 100);
+    for (int i = 0; i < 100; i++) {
+        cr_assert_eq(cap.got[i].start_ns, (uint64_t)i * 2);
+        cr_assert_eq(cap.got[i].end_ns, (uint64_t)i * 2 + 1);
+    }
+}
+
+Test(http1, pipelined_in_one_read_answered_in_one_write)
+{
+    rd("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nHEAD /3 HTTP/1.1\r\n\r\n", 1);
+    wr("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA"
+       "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+       "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", 2);
+    cr_assert_eq(cap.n, 3);
+    GOT_TARGET(0, "/1");
+    GOT_TARGET(1, "/2");
+    GOT_TARGET(2, "/3");
+    cr_assert_eq(cap.got[1].status, 404);
+    GOT_METHOD(2, "HEAD");
+    cr_assert_eq(cap.got[2].status, 200, "HEAD has no body despite Content-Length");
+}
+
+Test(http1, too_many_pipelined_requests_stop_following)
+{
+    const char *one = "GET / HTTP/1.1\r\n\r\n";
+    for (int i = 0; i < FO_HTTP1_MAX_PENDING; i++)
+        cr_assert_eq(rd(one, 1), 0);
+    cr_assert_eq(rd(one, 1), FO_HTTP1_STOP);
+    cr_assert_eq(wr("HTTP/1.1 200 OK\r\n\r\n", 2), FO_HTTP1_STOP);
+    cr_assert_eq(cap.n, 0);
+}
+
+Test(http1, content_length_bodies_both_ways_and_zero_length)
+{
+    rd("POST /get-online-features HTTP/1.1\r\nContent-Length: 11\r\n\r\n{\"a\": [1]}\n", 1);
+    wr("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+    cr_assert_eq(cap.n, 1, "Content-Length: 0 is an empty body, not 'no length'");
+    rd("GET /x HTTP/1.1\r\n\r\n", 3);
+    wr("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabc", 4);
+    cr_assert_eq(cap.n, 2);
+    GOT_TARGET(1, "/x");
+}
+
+Test(http1, chunked_request_and_response_with_extensions_and_trailers)
+{
+    cr_assert_eq(rd("POST /push HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "4;ext=1\r\nabcd\r\n0\r\nX-Trailer: t\r\n\r\n", 1), 0);
+    cr_assert_eq(wr("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                    "a\r\n0123456789\r\n", 2), 0);
+    cr_assert_eq(cap.n, 0);
+    cr_assert_eq(wr("1F\r\n0123456789012345678901234567890\r\n0\r\n\r\n", 3), 0);
+    cr_assert_eq(cap.n, 1);
+    cr_assert_eq(cap.got[0].end_ns, 3);
+    /* the connection goes on */
+    rd("GET / HTTP/1.1\r\n\r\n", 4);
+    wr("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 5);
+    cr_assert_eq(cap.n, 2);
+}
+
+Test(http1, interim_100_continue_then_final)
+{
+    rd("POST /push HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n", 1);
+    wr("HTTP/1.1 100 Continue\r\n\r\n", 2);
+    cr_assert_eq(cap.n, 0);
+    rd("hi", 3);
+    wr("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 4);
+    cr_assert_eq(cap.n, 1);
+    cr_assert_eq(cap.got[0].status, 201);
+}
+
+Test(http1, status_204_and_304_have_no_body)
+{
+    rd("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 1);
+    wr("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n", 2);
+    cr_assert_eq(cap.n, 2);
+    cr_assert_eq(cap.got[0].status, 204);
+    cr_assert_eq(cap.got[1].status, 304);
+}
+
+Test(http1, connection_close_ends_the_connection)
+{
+    rd("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 1);
+    cr_assert_eq(wr("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA", 2), 0);
+    cr_assert_eq(cap.n, 1);
+    cr_assert_eq(wr("X", 3), FO_HTTP1_STOP, "bytes after a closing response");
+}
+
+Test(http1, http10_response_delimited_by_close)
+{
+    rd("GET /old HTTP/1.0\r\n\r\n", 1);
+    wr("HTTP/1.0 200 OK\r\n\r\nsome body", 2);
+    wr("more body", 3);
+    cr_assert_eq(cap.n, 0);
+    fo_http1_on_close(&h, 0, 4, on_emit, &cap);
+    cr_assert_eq(cap.n, 1);
+    cr_assert_eq(cap.got[0].version_minor, 0);
+    cr_assert_eq(cap.got[0].end_ns, 4);
+    cr_assert_eq(cap.got[0].flags & FO_HTTP_F_ABORTED, 0);
+}
+
+Test(http1, reset_during_close_delimited_body_is_aborted)
+{
+    rd("GET /old HTTP/1.1\r\n\r\n", 1);
+    wr("HTTP/1.1 200 OK\r\n\r\npartial", 2);
+    fo_http1_on_close(&h, 1, 3, on_emit, &cap);
+    cr_assert_eq(cap.n, 1);
+    cr_assert(cap.got[0].flags & FO_HTTP_F_ABORTED);
+    cr_assert_eq(cap.got[0].status, 200);
+}
+
+Test(http1, upgrade_101_is_emitted_then_not_followed)
+{
+    rd("GET /ws/chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 1);
+    cr_assert_eq(wr("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", 2),
+                 FO_HTTP1_STOP);
+    cr_assert_eq(cap.n, 1);
+    cr_assert_eq(cap.got[0].status, 101);
+    cr_assert_eq(rd("\x81\x05hello", 3), FO_HTTP1_STOP);
+    fo_http1_on_close(&h, 0, 4, on_emit, &cap);
+    cr_assert_eq(cap.n, 1);
+}
+
+Test(http1, peer_reset_mid_response_is_aborted_with_status)
+{
+    rd("GET /big HTTP/1.1\r\n\r\n", 1);
+    wr("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", 2);
+    fo_http1_on_close(&h, 1, 3, on_emit, &cap);
+    cr_assert_eq(cap.n, 1);
+    cr_assert(cap.got[0].flags & FO_HTTP_F_ABORTED);
+    cr_assert_eq(cap.got[0].status, 200);
+    cr_assert_eq(cap.got[0].end_ns, 3);
+}
+
+Test(http1, server_closes_without_response_is_aborted_without_status)
+{
+    rd("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 1);
+    fo_http1_on_close(&h, 0, 2, on_emit, &cap);
+    cr_assert_eq(cap.n, 2);
+    for (int i = 0; i < 2; i++) {
+        cr_assert(cap.got[i].flags & FO_HTTP_F_ABORTED);
+        cr_assert_eq(cap.got[i].status, 0);
+    }
+}
+
+Test(http1, close_with_no_bytes_emits_nothing)
+{
+    fo_http1_on_close(&h, 0, 1, on_emit, &cap);
+    cr_assert_eq(cap.n, 0);
+}
+
+Test(http1, peer_eof_drops_an_incomplete_head_but_keeps_complete_requests)
+{
+    rd("GET /done HTTP/1.1\r\n\r\nGET /cut HTTP/1.1\r\nHost:", 1);
+    fo_http1_on_peer_eof(&h, 2, on_emit, &cap);
+    wr("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 3);
+    cr_assert_eq(cap.n, 1);
+    GOT_TARGET(0, "/done");
+    fo_http1_on_close(&h, 0, 4, on_emit, &cap);
+    cr_assert_eq(cap.n, 1, "the cut request is not reported");
+}
+
+Test(http1, long_target_is_truncated_and_flagged)
+{
+    char req[4096];
+    char target[2000];
+    target[0] = '/';
+    memset(target + 1, 'a', sizeof target - 2);
+    target[sizeof target - 1] = '\0';
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n\r\n", target);
+    cr_assert_eq(rd(req, 1), 0);
+    wr("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+    cr_assert_eq(cap.n, 1);
+    cr_assert(cap.got[0].flags & FO_HTTP_F_TARGET_TRUNCATED);
+    cr_assert_eq(cap.got[0].target_len, FO_TARGET_MAX);
+    cr_assert(memcmp(cap.got[0].target, target, FO_TARGET_MAX) == 0);
+}
+
+Test(http1, traceparent_captured_only_at_exact_length)
+{
+    const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    char req[256];
+    snprintf(req, sizeof req, "GET / HTTP/1.1\r\nTraceParent:  %s \r\n\r\n", tp);
+    rd(req, 1);
+    rd("GET / HTTP/1.1\r\ntraceparent: 00-abc\r\n\r\n", 1);
+    wr("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+    cr_assert_eq(cap.n, 2);
+    cr_assert(cap.got[0].flags & FO_HTTP_F_TRACEPARENT);
+    cr_assert(memcmp(cap.got[0].traceparent, tp, FO_TRACEPARENT_LEN) == 0);
+    cr_assert_eq(cap.got[1].flags & FO_HTTP_F_TRACEPARENT, 0);
+}
+
+Test(http1, bare_lf_line_endings)
+{
+    rd("GET /lf HTTP/1.1\nHost: x\n\n", 1);
+    wr("HTTP/1.1 200 OK\nContent-Length: 1\n\nA", 2);
+    cr_assert_eq(cap.n, 1);
+    GOT_TARGET(0, "/lf");
+}
+
+Test(http1, malformed_inputs_stop_without_emitting)
+{
+    const char *bad[] = {
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        "GET / HTTP/2\r\n\r\n",
+        "GET /\r\n\r\n",
+        "G(T / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nContent-Length: 12x\r\n\r\n",
+        "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n",
+        "CONNECT host:443 HTTP/1.1\r\n\r\n",
+        "AVERYLONGMETHODNAMEXX / HTTP/1.1\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setup();
+        int rc = rd(bad[i], 1);
+        if (rc == 0) /* the rest of the stream must still stop it */
+            rc = wr("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+        fo_http1_on_close(&h, 0, 3, on_emit, &cap);
+        cr_assert_eq(rc, FO_HTTP1_STOP, "input %zu was accepted", i);
+        cr_assert_eq(cap.n, 0, "input %zu emitted", i);
+    }
+}
+
+Test(http1, malformed_response_stops)
+{
+    rd("GET / HTTP/1.1\r\n\r\n", 1);
+    cr_assert_eq(wr("HTTP/1.1 2x0 OK\r\n\r\n", 2), FO_HTTP1_STOP);
+    setup();
+    rd("GET / HTTP/1.1\r\n\r\n", 1);
+    cr_assert_eq(wr("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 2),
+                 FO_HTTP1_STOP);
+    setup();
+    cr_assert_eq(wr("HTTP/1.1 408 Request Timeout\r\n\r\n", 2), FO_HTTP1_STOP,
+                 "a response with no request");
+}
+
+Test(http1, opaque_body_bytes_from_sendfile)
+{
+    rd("GET /f HTTP/1.1\r\n\r\n", 1);
+    wr("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", 2);
+    cr_assert_eq(fo_http1_on_write_opaque(&h, 600, 3, on_emit, &cap), 0);
+    cr_assert_eq(cap.n, 0);
+    cr_assert_eq(fo_http1_on_write_opaque(&h, 400, 4, on_emit, &cap), 0);
+    cr_assert_eq(cap.n, 1);
+    cr_assert_eq(cap.got[0].end_ns, 4);
+    cr_assert_eq(fo_http1_on_write_opaque(&h, 1, 5, on_emit, &cap), FO_HTTP1_STOP,
+                 "opaque bytes where a status line belongs");
+}
+
+Test(http1, huge_header_line_and_many_headers_stay_bounded)
+{
+    size_t big = 1 << 20;
+    char *line = malloc(big + 64);
+    memcpy(line, "X-Big: ", 7);
+    memset(line + 7, 'v', big);
+    memcpy(line + 7 + big, "\r\n", 3);
+    rd("GET /big HTTP/1.1\r\n", 1);
+    /* fed in pieces, as a socket would deliver it */
+    for (size_t off = 0; off < big + 9; off += 4096) {
+        size_t n = big + 9 - off < 4096 ? big + 9 - off : 4096;
+        cr_assert_eq(fo_http1_on_read(&h, line + off, n, 2, on_emit, &cap), 0);
+    }
+    free(line);
+    for (int i = 0; i < 100000; i++)
+        cr_assert_eq(rd("X-Many: 1\r\n", 3), 0);
+    rd("\r\n", 4);
+    wr("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 5);
+    cr_assert_eq(cap.n, 1);
+    GOT_TARGET(0, "/big");
+    cr_assert_lt(sizeof(struct fo_http1), 8192);
+}
+
+/* --- every split gives the same exchanges as one piece ----------------- */
+
+static const char *const REQ =
+    "POST /get-online-features?q=1 HTTP/1.1\r\nHost: fs\r\nUser-Agent: ua/1\r\n"
+    "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    "GET /health HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"
+    "HEAD /h HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+static const char *const RESP =
+    "HTTP/1.1 100 Continue\r\n\r\n"
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+    "HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n\r\nboom"
+    "HTTP/1.1 200 OK\r\nContent-Length: 77\r\n\r\n";
+
+static void same_exchanges(const struct cap *a, const struct cap *b, const char *what)
+{
+    cr_assert_eq(a->n, b->n, "%s: %d vs %d exchanges", what, a->n, b->n);
+    for (int i = 0; i < a->n; i++) {
+        const struct fo_http_info *x = &a->got[i], *y = &b->got[i];
+        cr_assert(x->status == y->status && x->flags == y->flags &&
+                      x->method_len == y->method_len && x->target_len == y->target_len &&
+                      x->ua_len == y->ua_len && x->version_minor == y->version_minor &&
+                      memcmp(x->method, y->method, x->method_len) == 0 &&
+                      memcmp(x->target, y->target, x->target_len) == 0 &&
+                      memcmp(x->user_agent, y->user_agent, x->ua_len) == 0 &&
+                      memcmp(x->traceparent, y->traceparent, FO_TRACEPARENT_LEN) == 0,
+                  "%s: exchange %d differs", what, i);
+    }
+}
+
+static void play(struct cap *c, const char *req, size_t rsplit, const char *resp, size_t wsplit)
+{
+    struct fo_http1 s;
+    fo_http1_init(&s);
+    memset(c, 0, sizeof *c);
+    size_t rl = strlen(req), wl = strlen(resp);
+    cr_assert_eq(fo_http1_on_read(&s, req, rsplit, 1, on_emit, c), 0);
+    cr_assert_eq(fo_http1_on_read(&s, req + rsplit, rl - rsplit, 2, on_emit, c), 0);
+    cr_assert_eq(fo_http1_on_write(&s, resp, wsplit, 3, on_emit, c), 0);
+    cr_assert_eq(fo_http1_on_write(&s, resp + wsplit, wl - wsplit, 4, on_emit, c), 0);
+}
+
+Test(http1, every_two_piece_split_of_both_directions)
+{
+    static struct cap whole, split;
+    size_t rl = strlen(REQ), wl = strlen(RESP);
+    play(&whole, REQ, rl, RESP, wl);
+    cr_assert_eq(whole.n, 3);
+    cr_assert_eq(whole.got[0].status, 200);
+    cr_assert_eq(whole.got[1].status, 500);
+    cr_assert_eq(whole.got[2].status, 200);
+    for (size_t i = 0; i <= rl; i++)
+        for (size_t j = 0; j <= wl; j += (i % 7 == 0) ? 1 : 13) {
+            play(&split, REQ, i, RESP, j);
+            same_exchanges(&whole, &split, "split");
+        }
+}
+
+Test(http1, byte_at_a_time)
+{
+    static struct cap whole, bytes;
+    play(&whole, REQ, strlen(REQ), RESP, strlen(RESP));
+    struct fo_http1 s;
+    fo_http1_init(&s);
+    memset(&bytes, 0, sizeof bytes);
+    for (const char *p = REQ; *p; p++)
+        cr_assert_eq(fo_http1_on_read(&s, p, 1, 1, on_emit, &bytes), 0);
+    for (const char *p = RESP; *p; p++)
+        cr_assert_eq(fo_http1_on_write(&s, p, 1, 2, on_emit, &bytes), 0);
+    same_exchanges(&whole, &bytes, "byte at a time");
+}
+
+/* --- no read beyond the input: inputs end at a guard page -------------- */
+
+Test(http1, every_prefix_ends_at_a_guard_page)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *mem = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(mem, MAP_FAILED);
+    cr_assert_eq(mprotect(mem + page, (size_t)page, PROT_NONE), 0);
+    const char *inputs[] = {REQ, RESP};
+    for (int dir = 0; dir < 2; dir++) {
+        size_t len = strlen(inputs[dir]);
+        for (size_t n = 0; n <= len; n++) {
+            char *p = mem + page - n;
+            memcpy(p, inputs[dir], n);
+            struct fo_http1 s;
+            struct cap c = {.n = 0};
+            fo_http1_init(&s);
+            if (dir == 0) {
+                fo_http1_on_read(&s, p, n, 1, on_emit, &c);
+            } else {
+                fo_http1_on_read(&s, REQ, strlen(REQ), 1, on_emit, &c);
+                fo_http1_on_write(&s, p, n, 2, on_emit, &c);
+            }
+            fo_http1_on_close(&s, 1, 3, on_emit, &c);
+        }
+    }
+    munmap(mem, (size_t)page * 2);
+}
