@@ -223,8 +223,8 @@ static const char *signal_get(getenv_fn env, const char *signal, const char *wha
 {
     char name[96];
     strcpy(name, "OTEL_EXPORTER_OTLP_");
-    strcat(name, signal);
-    strcat(name, what);
+    strcat(name, signal); /* "TRACES_" */
+    strcat(name, what + 1); /* "TIMEOUT" */
     /* The name must outlive this call for fo_log's per-cause rate limit. */
     static const char *const names[] = {
         "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
@@ -409,8 +409,12 @@ int fo_config_load(struct fo_config *cfg, const char *(*env)(const char *))
         cfg->bsp_max_queue_size = 2048;
         bad++;
     }
-    if (cfg->bsp_max_export_batch_size == 0 ||
+    if (get(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE") == NULL &&
         cfg->bsp_max_export_batch_size > cfg->bsp_max_queue_size) {
+        /* Only the default is too large: follow the queue size silently. */
+        cfg->bsp_max_export_batch_size = cfg->bsp_max_queue_size;
+    } else if (cfg->bsp_max_export_batch_size == 0 ||
+               cfg->bsp_max_export_batch_size > cfg->bsp_max_queue_size) {
         fo_log(FO_LOG_ERROR, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE "
                "must be from 1 to OTEL_BSP_MAX_QUEUE_SIZE (%u); using %u",
                cfg->bsp_max_queue_size,

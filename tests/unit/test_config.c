@@ -1,0 +1,233 @@
+/* test_config.c - OTEL_* parsing: defaults, precedence, malformed values. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exporter/config.h"
+#include "exporter/log.h"
+
+static const char *const *fake_env;
+
+static const char *fake_getenv(const char *name)
+{
+    for (const char *const *e = fake_env; e != NULL && *e != NULL; e++) {
+        size_t n = strlen(name);
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    }
+    return NULL;
+}
+
+static struct fo_config cfg;
+
+static int load(const char *const *env)
+{
+    fake_env = env;
+    return fo_config_load(&cfg, fake_getenv);
+}
+
+/* Runs load() with stderr captured; returns what was written. */
+static char captured[8192];
+static int load_captured(const char *const *env)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    int saved = dup(2);
+    dup2(p[1], 2);
+    int bad = load(env);
+    dup2(saved, 2);
+    close(saved);
+    close(p[1]);
+    ssize_t n = read(p[0], captured, sizeof captured - 1);
+    captured[n > 0 ? n : 0] = '\0';
+    close(p[0]);
+    return bad;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+Test(config, defaults_from_an_empty_environment)
+{
+    const char *env[] = {NULL};
+    cr_assert_eq(load(env), 0);
+    cr_assert_eq(cfg.disabled, 0);
+    cr_assert_str_eq(cfg.traces.url, "http://localhost:4318/v1/traces");
+    cr_assert_str_eq(cfg.metrics.url, "http://localhost:4318/v1/metrics");
+    cr_assert_eq(cfg.traces.timeout_ms, 10000);
+    cr_assert_eq(cfg.traces.protocol, FO_PROTO_HTTP_PROTOBUF);
+    cr_assert_eq(cfg.traces_exporters, FO_EXPORTER_OTLP);
+    cr_assert_eq(cfg.metrics_exporters, FO_EXPORTER_OTLP);
+    cr_assert_eq(cfg.sampler, FO_SAMPLER_PARENTBASED_ALWAYS_ON);
+    cr_assert_eq(cfg.bsp_schedule_delay_ms, 5000);
+    cr_assert_eq(cfg.bsp_export_timeout_ms, 30000);
+    cr_assert_eq(cfg.bsp_max_queue_size, 2048);
+    cr_assert_eq(cfg.bsp_max_export_batch_size, 512);
+    cr_assert_eq(cfg.metric_export_interval_ms, 60000);
+    cr_assert_eq(cfg.metric_export_timeout_ms, 30000);
+    cr_assert_str_eq(cfg.prometheus_host, "localhost");
+    cr_assert_eq(cfg.prometheus_port, 9464);
+    cr_assert_str_eq(cfg.service_name, "");
+}
+
+Test(config, empty_values_are_unset)
+{
+    const char *env[] = {"OTEL_SDK_DISABLED=", "OTEL_EXPORTER_OTLP_ENDPOINT=",
+                         "OTEL_BSP_SCHEDULE_DELAY=", "OTEL_TRACES_EXPORTER=", NULL};
+    cr_assert_eq(load(env), 0);
+    cr_assert_str_eq(cfg.traces.url, "http://localhost:4318/v1/traces");
+    cr_assert_eq(cfg.bsp_schedule_delay_ms, 5000);
+    cr_assert_eq(cfg.traces_exporters, FO_EXPORTER_OTLP);
+}
+
+Test(config, booleans)
+{
+    const char *t[] = {"OTEL_SDK_DISABLED=TRUE", NULL};
+    cr_assert_eq(load(t), 0);
+    cr_assert_eq(cfg.disabled, 1);
+    const char *f[] = {"OTEL_SDK_DISABLED=false", NULL};
+    cr_assert_eq(load(f), 0);
+    cr_assert_eq(cfg.disabled, 0);
+    const char *bad[] = {"OTEL_SDK_DISABLED=yes", NULL};
+    cr_assert_eq(load_captured(bad), 1);
+    cr_assert_eq(cfg.disabled, 0);
+    cr_assert(strstr(captured, "feast-otel: OTEL_SDK_DISABLED='yes'") == captured);
+}
+
+Test(config, endpoint_joining_and_signal_endpoints)
+{
+    const char *a[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318/", NULL};
+    load(a);
+    cr_assert_str_eq(cfg.traces.url, "http://collector:4318/v1/traces");
+    cr_assert_str_eq(cfg.metrics.url, "http://collector:4318/v1/metrics");
+    const char *b[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318/base",
+                       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://t:1234/custom", NULL};
+    load(b);
+    cr_assert_str_eq(cfg.traces.url, "http://t:1234/custom", "signal URL used as is");
+    cr_assert_str_eq(cfg.metrics.url, "http://c:4318/base/v1/metrics");
+    const char *c[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=otel-collector.default.svc:4317", NULL};
+    load(c);
+    cr_assert_str_eq(cfg.traces.url, "http://otel-collector.default.svc:4317/v1/traces");
+}
+
+Test(config, signal_specific_settings_win)
+{
+    const char *env[] = {"OTEL_EXPORTER_OTLP_TIMEOUT=2000",
+                         "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT=3000",
+                         "OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+                         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf",
+                         "OTEL_EXPORTER_OTLP_COMPRESSION=gzip", NULL};
+    cr_assert_eq(load(env), 0);
+    cr_assert_eq(cfg.traces.timeout_ms, 2000);
+    cr_assert_eq(cfg.metrics.timeout_ms, 3000);
+    cr_assert_eq(cfg.traces.protocol, FO_PROTO_HTTP_PROTOBUF);
+    cr_assert_eq(cfg.metrics.protocol, FO_PROTO_GRPC);
+    cr_assert_eq(cfg.traces.gzip, 1);
+    cr_assert_eq(cfg.metrics.gzip, 1);
+}
+
+Test(config, headers_percent_decoded_and_never_printed)
+{
+    const char *env[] = {"OTEL_EXPORTER_OTLP_HEADERS= api-key = a%2Cb%20c ,,x=y=z",
+                         "OTEL_EXPORTER_OTLP_METRICS_HEADERS=only=metrics", NULL};
+    cr_assert_eq(load(env), 0);
+    cr_assert_eq(cfg.traces.n_headers, 2);
+    cr_assert_str_eq(cfg.traces.headers[0].key, "api-key");
+    cr_assert_str_eq(cfg.traces.headers[0].value, "a,b c");
+    cr_assert_str_eq(cfg.traces.headers[1].key, "x");
+    cr_assert_str_eq(cfg.traces.headers[1].value, "y=z");
+    cr_assert_eq(cfg.metrics.n_headers, 1);
+    cr_assert_str_eq(cfg.metrics.headers[0].value, "metrics");
+
+    const char *bad[] = {"OTEL_EXPORTER_OTLP_HEADERS=token=SECRET123,broken", NULL};
+    cr_assert_eq(load_captured(bad), 2); /* once per signal */
+    cr_assert_eq(cfg.traces.n_headers, 0);
+    cr_assert_null(strstr(captured, "SECRET123"));
+    cr_assert_not_null(strstr(captured, "OTEL_EXPORTER_OTLP_HEADERS is malformed"));
+}
+
+Test(config, resource_attributes_all_or_nothing)
+{
+    const char *ok[] = {"OTEL_RESOURCE_ATTRIBUTES=a=1, team=ml%2Fops ,k8s.pod.name=p-0", NULL};
+    cr_assert_eq(load(ok), 0);
+    cr_assert_eq(cfg.n_resource_attrs, 3);
+    cr_assert_str_eq(cfg.resource_attrs[1].key, "team");
+    cr_assert_str_eq(cfg.resource_attrs[1].value, "ml/ops");
+    const char *bad[] = {"OTEL_RESOURCE_ATTRIBUTES=a=1,b=%zz", NULL};
+    cr_assert_eq(load_captured(bad), 1);
+    cr_assert_eq(cfg.n_resource_attrs, 0, "the whole value is discarded");
+    cr_assert_eq(count_lines(captured), 1);
+}
+
+Test(config, numbers_reject_garbage_negative_and_overflow)
+{
+    const char *env[] = {"OTEL_BSP_SCHEDULE_DELAY=abc", "OTEL_BSP_EXPORT_TIMEOUT=-5",
+                         "OTEL_METRIC_EXPORT_INTERVAL=99999999999999999999",
+                         "OTEL_BSP_MAX_QUEUE_SIZE=100", "OTEL_METRIC_EXPORT_TIMEOUT=250 ",
+                         NULL};
+    cr_assert_eq(load_captured(env), 3);
+    cr_assert_eq(cfg.bsp_schedule_delay_ms, 5000);
+    cr_assert_eq(cfg.bsp_export_timeout_ms, 30000);
+    cr_assert_eq(cfg.metric_export_interval_ms, 60000);
+    cr_assert_eq(cfg.metric_export_timeout_ms, 250);
+    cr_assert_eq(cfg.bsp_max_queue_size, 100);
+    cr_assert_eq(cfg.bsp_max_export_batch_size, 100, "the default follows a smaller queue");
+    cr_assert_eq(count_lines(captured), 3, "%s", captured);
+}
+
+Test(config, batch_larger_than_queue_is_clamped_with_a_line)
+{
+    const char *env[] = {"OTEL_BSP_MAX_QUEUE_SIZE=64", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=512",
+                         NULL};
+    cr_assert_eq(load_captured(env), 1);
+    cr_assert_eq(cfg.bsp_max_export_batch_size, 64);
+    cr_assert_not_null(strstr(captured, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"));
+}
+
+Test(config, samplers_and_ratio)
+{
+    const char *a[] = {"OTEL_TRACES_SAMPLER=traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.25", NULL};
+    cr_assert_eq(load(a), 0);
+    cr_assert_eq(cfg.sampler, FO_SAMPLER_TRACEIDRATIO);
+    cr_assert_float_eq(cfg.sampler_arg, 0.25, 1e-12);
+    const char *b[] = {"OTEL_TRACES_SAMPLER=parentbased_traceidratio",
+                       "OTEL_TRACES_SAMPLER_ARG=1.5", NULL};
+    cr_assert_eq(load(b), 1);
+    cr_assert_float_eq(cfg.sampler_arg, 1.0, 1e-12);
+    const char *c[] = {"OTEL_TRACES_SAMPLER=jaeger_remote", NULL};
+    cr_assert_eq(load(c), 1);
+    cr_assert_eq(cfg.sampler, FO_SAMPLER_PARENTBASED_ALWAYS_ON);
+    const char *d[] = {"OTEL_TRACES_SAMPLER=always_off", "OTEL_TRACES_SAMPLER_ARG=zzz", NULL};
+    cr_assert_eq(load(d), 0, "the argument is ignored by samplers that take none");
+}
+
+Test(config, exporter_lists)
+{
+    const char *a[] = {"OTEL_TRACES_EXPORTER= otlp , console ",
+                       "OTEL_METRICS_EXPORTER=prometheus,otlp", NULL};
+    cr_assert_eq(load(a), 0);
+    cr_assert_eq(cfg.traces_exporters, FO_EXPORTER_OTLP | FO_EXPORTER_CONSOLE);
+    cr_assert_eq(cfg.metrics_exporters, FO_EXPORTER_OTLP | FO_EXPORTER_PROMETHEUS);
+    const char *b[] = {"OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=zipkin", NULL};
+    cr_assert_eq(load(b), 1);
+    cr_assert_eq(cfg.traces_exporters, 0);
+    cr_assert_eq(cfg.metrics_exporters, 0);
+    const char *c[] = {"OTEL_TRACES_EXPORTER=prometheus", NULL};
+    cr_assert_eq(load(c), 1, "prometheus is not a trace exporter");
+}
+
+Test(config, log_level)
+{
+    const char *a[] = {"FEAST_OTEL_LOG_LEVEL=debug", NULL};
+    cr_assert_eq(load(a), 0);
+    cr_assert_eq(fo_log_level, FO_LOG_DEBUG);
+    const char *b[] = {"FEAST_OTEL_LOG_LEVEL=loud", NULL};
+    cr_assert_eq(load(b), 1);
+    cr_assert_eq(fo_log_level, FO_LOG_ERROR);
+}
