@@ -150,7 +150,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) | $(GEN_H)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(filter preload/http1.c preload/feast.c preload/json_scan.c,$(CORE_SRC))
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(PY_GEN_OK)
 	$(Q)scripts/run-unit $(UNIT_BIN)
 
 integration: $(LIB) $(ASAN_LIB) $(PY_GEN_OK) $(HELPER_BIN)
