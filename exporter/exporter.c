@@ -386,6 +386,10 @@ static int state_init(struct state *st)
     st->queue = calloc(cfg.bsp_max_queue_size, sizeof *st->queue);
     if (st->metrics == NULL || st->queue == NULL)
         return -ENOMEM;
+    if (cfg.traces.protocol == FO_PROTO_GRPC || cfg.metrics.protocol == FO_PROTO_GRPC)
+        fo_log(FO_LOG_ERROR, "grpc", "OTLP/gRPC is not supported yet: exporting with "
+               "http/protobuf to %s and %s (point OTEL_EXPORTER_OTLP_ENDPOINT at port 4318)",
+               cfg.traces.url, cfg.metrics.url);
     if (cfg.traces_exporters & FO_EXPORTER_OTLP) {
         int rc = fo_http_client_init(&st->traces_client, cfg.traces.url);
         if (rc != 0) {

@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
+#include <pthread.h>
 
 #include "exporter/exporter.h"
 #include "http1.h"
@@ -27,12 +29,27 @@ struct fo_conn {
 _Atomic(struct fo_conn *) *fo_conn_table;
 size_t fo_conn_table_size;
 
+/* The process that owns the table. A vfork child shares our memory until it
+ * execs: what it closes or dup2s must not end the parent's connections. */
+static pid_t owner_pid;
+
 static struct fo_conn *pool;
 static size_t pool_size;
 static _Atomic size_t pool_hint;
 static _Atomic uint64_t pool_exhausted;
 
 #define MAX_TABLE_FDS ((size_t)1 << 20)
+
+static void atfork_child(void)
+{
+    owner_pid = getpid();
+}
+
+/* False in a vfork child (or a raw clone) that shares our memory. */
+static int is_owner(void)
+{
+    return getpid() == owner_pid;
+}
 
 int fo_conn_init(size_t max_conns)
 {
@@ -56,6 +73,8 @@ int fo_conn_init(size_t max_conns)
         return -ENOMEM;
     }
     fo_conn_table = t;
+    owner_pid = getpid();
+    pthread_atfork(NULL, NULL, atfork_child);
     pool = p;
     pool_size = max_conns;
     fo_conn_table_size = nfds;
@@ -160,7 +179,7 @@ static void detach(int fd, struct fo_conn *c, int reset)
 void fo_conn_forget(int fd)
 {
     if ((size_t)fd < fo_conn_table_size &&
-        atomic_load_explicit(&fo_conn_table[fd], memory_order_relaxed) != NULL)
+        atomic_load_explicit(&fo_conn_table[fd], memory_order_relaxed) != NULL && is_owner())
         detach(fd, NULL, 0);
 }
 
@@ -184,7 +203,7 @@ static int fill_addr(struct fo_conn *c, const struct sockaddr *sa)
 
 void fo_conn_on_accept(int fd, const struct sockaddr *peer, socklen_t peer_len)
 {
-    if ((size_t)fd >= fo_conn_table_size)
+    if ((size_t)fd >= fo_conn_table_size || !is_owner())
         return;
     fo_conn_forget(fd);
 
@@ -232,7 +251,7 @@ void fo_conn_on_close(int fd, int shut_how)
 static struct fo_conn *enter(int fd)
 {
     struct fo_conn *c = atomic_load_explicit(&fo_conn_table[fd], memory_order_acquire);
-    if (c == NULL)
+    if (c == NULL || !is_owner())
         return NULL;
     if (!try_enter(c)) {
         /* Another thread or an interrupted owner holds it: bytes would be
@@ -261,7 +280,7 @@ static void feed(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int err
                  feed_fn fn, int is_read)
 {
     if (r < 0) {
-        if (is_reset(errno_val)) {
+        if (is_reset(errno_val) && is_owner()) {
             struct fo_conn *c = atomic_load(&fo_conn_table[fd]);
             if (c != NULL)
                 detach(fd, c, 1);

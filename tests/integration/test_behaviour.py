@@ -155,3 +155,23 @@ def test_console_exporter_prints_spans_on_stderr_only(hosts):
     h.stop()
     lines = [l for l in h.stderr().splitlines() if l.startswith("feast-otel: span")]
     assert len(lines) == 1 and "GET /health status=200" in lines[0], h.stderr()
+
+
+def test_vfork_child_closing_a_followed_fd_leaves_the_parent_alone(receiver, hosts):
+    """A vfork child shares the parent's memory: its close() of the
+    connection must not end the parent's exchange."""
+    port = free_port()
+    h = Host([os.path.join(REPO, "build", "hosts", "c_server"), str(port), "vfork"],
+             library_env(receiver, OTEL_SERVICE_NAME="c-vfork"), port)
+    hosts.append(h)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for _ in range(3):
+        c.request("GET", "/v")
+        r = c.getresponse()
+        assert (r.status, r.read()) == (200, b"ok\n")
+    c.close()
+    h.stop()
+    spans = receiver.spans()
+    assert len(spans) == 3
+    assert all(s["attributes"]["http.response.status_code"] == 200 and
+               "error.type" not in s["attributes"] for s in spans)
