@@ -107,6 +107,8 @@ static int pct_decode(char *dst, size_t cap, const char *s, size_t n)
                 return -1;
             c = (char)(hi << 4 | lo);
             i += 2;
+            if (c == '\0')
+                return -1; /* would cut the string short */
         }
         if (o + 1 >= cap)
             return -1;
@@ -148,6 +150,9 @@ static int parse_kv_list(const char *v, struct fo_kv *kv, size_t max)
             if (ks == ke || pct_decode(kv[n].key, sizeof kv[n].key, ks,
                                        (size_t)(ke - ks)) != 0 ||
                 pct_decode(kv[n].value, sizeof kv[n].value, vs, (size_t)(ve - vs)) != 0)
+                return -1;
+            /* Decoded CR, LF or NUL would split an HTTP header line. */
+            if (strpbrk(kv[n].key, "\r\n") != NULL || strpbrk(kv[n].value, "\r\n") != NULL)
                 return -1;
             n++;
         }

@@ -380,6 +380,10 @@ static void drain(struct state *st)
 static int state_init(struct state *st)
 {
     memset(st, 0, sizeof *st);
+    /* Zeroed clients would "own" fd 0: closing them at exit would close the
+     * host's stdin. They own nothing until initialised. */
+    st->traces_client.fd = -1;
+    st->metrics_client.fd = -1;
     seed_random(st->rng);
     fo_resource_build(&st->resource, &cfg);
     st->metrics = fo_metrics_new();

@@ -184,3 +184,12 @@ async def test_stream():
 @app.get("/test/pid")
 async def test_pid():
     return {"pid": os.getpid(), "time": time.time()}
+
+
+@app.get("/test/spawn")
+async def test_spawn():
+    """Runs a child process the way Python code does (vfork or posix_spawn,
+    then exec of another binary that inherits LD_PRELOAD)."""
+    import subprocess
+    out = subprocess.run(["/bin/echo", "spawned"], capture_output=True, check=True)
+    return {"child": out.stdout.decode().strip()}

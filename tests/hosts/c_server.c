@@ -1,14 +1,23 @@
 /*
- * c_server.c - a minimal HTTP/1.1 server for tests: one thread, blocking
- * sockets, keep-alive, "Content-Length" responses. Modes:
- *   plain  answer every request with 200
- *   vfork  before answering, vfork a child that closes the connection's fd
- *          and exits, as a subprocess launcher would (a vfork child shares
- *          the parent's memory until it execs or exits)
- * Usage: c_server PORT MODE [MAX_CONNECTIONS]
+ * c_server.c - a minimal HTTP/1.1 server for tests: blocking sockets,
+ * keep-alive, "Content-Length" responses. Modes:
+ *   plain    one connection at a time
+ *   vfork    before answering, vfork a child that closes the connection's fd
+ *            and exits, as a subprocess launcher would (a vfork child shares
+ *            the parent's memory until it execs or exits)
+ *   fork     before answering, fork a child that forks a grandchild; the
+ *            grandchild calls exit() (destructors run), the child _exit()s
+ *   threads  a thread per connection
+ *   signals  like threads, while a SIGUSR1 handler writes to a wake-up pipe
+ *            (as CPython and libuv do) that the main thread drains
+ * Usage: c_server PORT MODE
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +26,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+enum { PLAIN, VFORK, FORK, THREADS, SIGNALS };
+
+static int mode;
 static volatile sig_atomic_t stop;
+static int wake[2];
 
 static void on_term(int sig)
 {
@@ -25,61 +38,129 @@ static void on_term(int sig)
     stop = 1;
 }
 
-static void serve(int fd, int use_vfork)
+static void on_usr1(int sig)
 {
-    static char buf[8192];
-    static size_t have; /* static: a vfork child shares this frame */
-    have = 0;
-    for (;;) {
-        char *end;
-        while ((end = memmem(buf, have, "\r\n\r\n", 4)) == NULL) {
-            ssize_t r = read(fd, buf + have, sizeof buf - have);
-            if (r <= 0)
-                return;
-            have += (size_t)r;
+    (void)sig;
+    int saved = errno;
+    ssize_t w = write(wake[1], "!", 1); /* an interposed call in a handler */
+    (void)w;
+    errno = saved;
+}
+
+struct conn {
+    int fd;
+    char buf[8192];
+    size_t have;
+};
+
+static void before_answer(struct conn *c)
+{
+    if (mode == VFORK) {
+        pid_t pid = vfork();
+        if (pid == 0) {
+            close(c->fd);
+            _exit(0);
         }
-        size_t used = (size_t)(end + 4 - buf);
-        if (use_vfork) {
-            pid_t pid = vfork();
-            if (pid == 0) {
-                close(fd);
-                _exit(0);
-            }
-            waitpid(pid, NULL, 0);
+        waitpid(pid, NULL, 0);
+    } else if (mode == FORK) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            pid_t g = fork();
+            if (g == 0)
+                exit(0);
+            _exit(0);
         }
-        const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
-        if (write(fd, resp, strlen(resp)) < 0)
-            return;
-        memmove(buf, buf + used, have - used);
-        have -= used;
+        waitpid(pid, NULL, 0);
     }
 }
+
+static void serve(struct conn *c)
+{
+    for (;;) {
+        char *end;
+        while ((end = memmem(c->buf, c->have, "\r\n\r\n", 4)) == NULL) {
+            if (c->have == sizeof c->buf)
+                return;
+            ssize_t r = read(c->fd, c->buf + c->have, sizeof c->buf - c->have);
+            if (r <= 0)
+                return;
+            c->have += (size_t)r;
+        }
+        size_t used = (size_t)(end + 4 - c->buf);
+        before_answer(c);
+        const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
+        if (write(c->fd, resp, strlen(resp)) < 0)
+            return;
+        memmove(c->buf, c->buf + used, c->have - used);
+        c->have -= used;
+    }
+}
+
+static void *conn_thread(void *arg)
+{
+    struct conn *c = arg;
+    serve(c);
+    close(c->fd);
+    free(c);
+    return NULL;
+}
+
+static struct conn vfork_conn; /* static: a vfork child shares this memory */
 
 int main(int argc, char **argv)
 {
     if (argc < 3)
         return 2;
-    int use_vfork = strcmp(argv[2], "vfork") == 0;
-    long max = argc > 3 ? atol(argv[3]) : -1;
+    const char *modes[] = {"plain", "vfork", "fork", "threads", "signals"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(argv[2], modes[i]) == 0)
+            mode = i;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term; /* no SA_RESTART: accept returns EINTR */
     sigaction(SIGTERM, &sa, NULL);
+    if (mode == SIGNALS) {
+        if (pipe2(wake, O_NONBLOCK | O_CLOEXEC) != 0)
+            return 1;
+        sa.sa_handler = on_usr1;
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGUSR1, &sa, NULL);
+    }
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 16) != 0)
+    if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 64) != 0)
         return 1;
-    while (!stop && max != 0) {
+    while (!stop) {
+        if (mode == SIGNALS) { /* drain the wake-up pipe between accepts */
+            char junk[256];
+            while (read(wake[0], junk, sizeof junk) > 0)
+                ;
+        }
+        /* Poll, so SIGTERM is noticed even where accept is restarted. */
+        struct pollfd p = {lfd, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0)
+            continue;
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0)
             continue;
-        serve(fd, use_vfork);
+        if (mode == THREADS || mode == SIGNALS) {
+            struct conn *c = calloc(1, sizeof *c);
+            c->fd = fd;
+            pthread_t t;
+            if (pthread_create(&t, NULL, conn_thread, c) == 0)
+                pthread_detach(t);
+            continue;
+        }
+        struct conn *c = mode == VFORK ? &vfork_conn : calloc(1, sizeof *c);
+        c->fd = fd;
+        c->have = 0;
+        serve(c);
         close(fd);
-        if (max > 0)
-            max--;
+        if (c != &vfork_conn)
+            free(c);
     }
     close(lfd);
     return 0;

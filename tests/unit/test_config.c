@@ -152,6 +152,16 @@ Test(config, headers_percent_decoded_and_never_printed)
     cr_assert_not_null(strstr(captured, "OTEL_EXPORTER_OTLP_HEADERS is malformed"));
 }
 
+Test(config, header_values_cannot_inject_lines)
+{
+    const char *crlf[] = {"OTEL_EXPORTER_OTLP_HEADERS=a=1%0d%0aX-Evil: 1", NULL};
+    cr_assert_gt(load(crlf), 0);
+    cr_assert_eq(cfg.traces.n_headers, 0);
+    const char *nul[] = {"OTEL_EXPORTER_OTLP_HEADERS=a=x%00y", NULL};
+    cr_assert_gt(load(nul), 0);
+    cr_assert_eq(cfg.traces.n_headers, 0);
+}
+
 Test(config, resource_attributes_all_or_nothing)
 {
     const char *ok[] = {"OTEL_RESOURCE_ATTRIBUTES=a=1, team=ml%2Fops ,k8s.pod.name=p-0", NULL};
