@@ -10,6 +10,8 @@
  *   threads  a thread per connection
  *   signals  like threads, while a SIGUSR1 handler writes to a wake-up pipe
  *            (as CPython and libuv do) that the main thread drains
+ *   duplex   per connection, one thread reads requests while another thread
+ *            writes the responses on the same fd (as HTTP/2 servers do)
  * Usage: c_server PORT MODE
  */
 #define _GNU_SOURCE
@@ -26,7 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { PLAIN, VFORK, FORK, THREADS, SIGNALS };
+enum { PLAIN, VFORK, FORK, THREADS, SIGNALS, DUPLEX };
 
 static int mode;
 static volatile sig_atomic_t stop;
@@ -96,6 +98,70 @@ static void serve(struct conn *c)
     }
 }
 
+/* duplex: the reader counts requests, the writer answers them. */
+struct duplex {
+    int fd;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int pending, done;
+};
+
+static void *duplex_writer(void *arg)
+{
+    struct duplex *d = arg;
+    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
+    pthread_mutex_lock(&d->lock);
+    for (;;) {
+        while (d->pending == 0 && !d->done)
+            pthread_cond_wait(&d->cond, &d->lock);
+        if (d->pending == 0)
+            break;
+        d->pending--;
+        pthread_mutex_unlock(&d->lock);
+        ssize_t w = write(d->fd, resp, strlen(resp));
+        pthread_mutex_lock(&d->lock);
+        if (w < 0)
+            break;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+static void *duplex_reader(void *arg)
+{
+    struct conn *c = arg;
+    struct duplex d = {.fd = c->fd, .lock = PTHREAD_MUTEX_INITIALIZER,
+                       .cond = PTHREAD_COND_INITIALIZER};
+    pthread_t w;
+    pthread_create(&w, NULL, duplex_writer, &d);
+    for (;;) {
+        char *end;
+        while ((end = memmem(c->buf, c->have, "\r\n\r\n", 4)) == NULL) {
+            ssize_t r = c->have < sizeof c->buf
+                            ? read(c->fd, c->buf + c->have, sizeof c->buf - c->have) : -1;
+            if (r <= 0)
+                goto out;
+            c->have += (size_t)r;
+        }
+        size_t used = (size_t)(end + 4 - c->buf);
+        memmove(c->buf, c->buf + used, c->have - used);
+        c->have -= used;
+        pthread_mutex_lock(&d.lock);
+        d.pending++;
+        pthread_cond_signal(&d.cond);
+        pthread_mutex_unlock(&d.lock);
+    }
+out:
+    pthread_mutex_lock(&d.lock);
+    d.done = 1;
+    pthread_cond_signal(&d.cond);
+    pthread_mutex_unlock(&d.lock);
+    pthread_join(w, NULL);
+    close(c->fd);
+    free(c);
+    return NULL;
+}
+
 static void *conn_thread(void *arg)
 {
     struct conn *c = arg;
@@ -111,8 +177,8 @@ int main(int argc, char **argv)
 {
     if (argc < 3)
         return 2;
-    const char *modes[] = {"plain", "vfork", "fork", "threads", "signals"};
-    for (int i = 0; i < 5; i++)
+    const char *modes[] = {"plain", "vfork", "fork", "threads", "signals", "duplex"};
+    for (int i = 0; i < 6; i++)
         if (strcmp(argv[2], modes[i]) == 0)
             mode = i;
     struct sigaction sa;
@@ -146,11 +212,11 @@ int main(int argc, char **argv)
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0)
             continue;
-        if (mode == THREADS || mode == SIGNALS) {
+        if (mode == THREADS || mode == SIGNALS || mode == DUPLEX) {
             struct conn *c = calloc(1, sizeof *c);
             c->fd = fd;
             pthread_t t;
-            if (pthread_create(&t, NULL, conn_thread, c) == 0)
+            if (pthread_create(&t, NULL, mode == DUPLEX ? duplex_reader : conn_thread, c) == 0)
                 pthread_detach(t);
             continue;
         }
