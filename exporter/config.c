@@ -127,6 +127,23 @@ static void trim(const char **s, const char **e)
 }
 
 /*
+ * Walks a comma-separated list: sets [*s, *e) to the next item, trimmed,
+ * moves *p past it and returns 1; returns 0 at the end of the list.
+ */
+static int next_item(const char **p, const char **s, const char **e)
+{
+    if (**p == '\0')
+        return 0;
+    const char *comma = strchr(*p, ',');
+    const char *end = comma != NULL ? comma : *p + strlen(*p);
+    *s = *p;
+    *e = end;
+    trim(s, e);
+    *p = comma != NULL ? comma + 1 : end;
+    return 1;
+}
+
+/*
  * Parses "k1=v1,k2=v2" with percent-encoded values into kv. Empty entries
  * are skipped. Returns the number of pairs, or -1 when any entry is
  * malformed (the caller then discards the whole value, as the spec says).
@@ -134,12 +151,8 @@ static void trim(const char **s, const char **e)
 static int parse_kv_list(const char *v, struct fo_kv *kv, size_t max)
 {
     size_t n = 0;
-    const char *p = v;
-    while (*p != '\0') {
-        const char *comma = strchr(p, ',');
-        const char *e = comma != NULL ? comma : p + strlen(p);
-        const char *s = p;
-        trim(&s, &e);
+    const char *p = v, *s, *e;
+    while (next_item(&p, &s, &e)) {
         if (s < e) {
             const char *eq = memchr(s, '=', (size_t)(e - s));
             if (eq == NULL || n == max)
@@ -156,7 +169,6 @@ static int parse_kv_list(const char *v, struct fo_kv *kv, size_t max)
                 return -1;
             n++;
         }
-        p = comma != NULL ? comma + 1 : e;
     }
     return (int)n;
 }
@@ -168,12 +180,8 @@ static unsigned get_exporters(getenv_fn env, const char *name, int allow_prometh
     if (v == NULL)
         return FO_EXPORTER_OTLP;
     unsigned bits = 0;
-    const char *p = v;
-    while (*p != '\0') {
-        const char *comma = strchr(p, ',');
-        const char *e = comma != NULL ? comma : p + strlen(p);
-        const char *s = p;
-        trim(&s, &e);
+    const char *p = v, *s, *e;
+    while (next_item(&p, &s, &e)) {
         size_t n = (size_t)(e - s);
         if (n == 4 && strncmp(s, "otlp", 4) == 0)
             bits |= FO_EXPORTER_OTLP;
@@ -188,7 +196,6 @@ static unsigned get_exporters(getenv_fn env, const char *name, int allow_prometh
                    "console%s, none)", name, (int)n, s, allow_prometheus ? ", prometheus" : "");
             (*bad)++;
         }
-        p = comma != NULL ? comma + 1 : e;
     }
     return bits;
 }

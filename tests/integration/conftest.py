@@ -150,6 +150,19 @@ def start_feature_server(hosts, receiver, variant="default", **extra):
     return h
 
 
+def get(port, path, conn=None, timeout=15):
+    """GET path; returns (status, body). With conn, reuses that keep-alive
+    connection, else uses a new one."""
+    import http.client
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read()
+    if conn is None:
+        c.close()
+    return r.status, body
+
+
 def raw_exchange(port, data, expect_responses, timeout=10.0):
     """Sends raw bytes on one connection and reads until expect_responses
     complete HTTP responses (Content-Length or chunked) have arrived."""

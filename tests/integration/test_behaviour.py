@@ -7,22 +7,15 @@ import time
 
 import pytest
 
-from conftest import PY, REPO, Host, free_port, library_env, start_feature_server
+from conftest import get, PY, REPO, Host, free_port, library_env, start_feature_server
 
 
-def get(port, path):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request("GET", path)
-    r = c.getresponse()
-    r.read()
-    c.close()
-    return r.status
 
 
 def test_sdk_disabled_is_inert(receiver, hosts):
     h = start_feature_server(hosts, receiver, OTEL_SDK_DISABLED="true")
     for _ in range(3):
-        assert get(h.port, "/health") == 200
+        assert get(h.port, "/health")[0] == 200
     h.stop()
     time.sleep(0.5)
     assert receiver.requests == []
@@ -32,7 +25,7 @@ def test_sdk_disabled_is_inert(receiver, hosts):
 def test_traces_exporter_none_still_exports_metrics(receiver, hosts):
     h = start_feature_server(hosts, receiver, OTEL_TRACES_EXPORTER="none")
     for _ in range(4):
-        assert get(h.port, "/health") == 200
+        assert get(h.port, "/health")[0] == 200
     h.stop()
     assert receiver.spans() == []
     points = receiver.latest_points("http.server.request.duration")
@@ -42,7 +35,7 @@ def test_traces_exporter_none_still_exports_metrics(receiver, hosts):
 def test_sampler_always_off_counts_every_request_in_metrics(receiver, hosts):
     h = start_feature_server(hosts, receiver, OTEL_TRACES_SAMPLER="always_off")
     for _ in range(3):
-        assert get(h.port, "/health") == 200
+        assert get(h.port, "/health")[0] == 200
     h.stop()
     assert receiver.spans() == []
     assert sum(p["point"].count for p in
@@ -52,7 +45,7 @@ def test_sampler_always_off_counts_every_request_in_metrics(receiver, hosts):
 def test_malformed_variable_gives_one_line_and_the_default(receiver, hosts):
     h = start_feature_server(hosts, receiver, OTEL_BSP_SCHEDULE_DELAY="abc",
                              OTEL_EXPORTER_OTLP_HEADERS="api-key=s3cr3t,broken")
-    assert get(h.port, "/health") == 200
+    assert get(h.port, "/health")[0] == 200
     h.stop()
     lines = [l for l in h.stderr().splitlines() if l.startswith("feast-otel:")]
     assert len([l for l in lines if "OTEL_BSP_SCHEDULE_DELAY" in l]) == 1, lines
@@ -64,7 +57,7 @@ def test_malformed_variable_gives_one_line_and_the_default(receiver, hosts):
 def test_headers_are_sent_with_every_export(receiver, hosts):
     h = start_feature_server(hosts, receiver,
                              OTEL_EXPORTER_OTLP_HEADERS="x-api-key=abc%20def,x-tenant=t1")
-    assert get(h.port, "/health") == 200
+    assert get(h.port, "/health")[0] == 200
     h.stop()
     assert receiver.requests
     for _, _, headers in receiver.requests:
@@ -79,7 +72,7 @@ def test_default_service_name_is_unknown_service_with_executable(receiver, hosts
     env = library_env(receiver)
     h = Host(cmd, env, port)
     hosts.append(h)
-    assert get(port, "/health") == 200
+    assert get(port, "/health")[0] == 200
     h.stop()
     res = receiver.spans()[0]["resource"]
     assert res["service.name"] == "unknown_service:" + os.path.basename(
@@ -90,7 +83,7 @@ def test_default_service_name_is_unknown_service_with_executable(receiver, hosts
 def test_resource_attributes_from_the_environment(receiver, hosts):
     h = start_feature_server(hosts, receiver,
                              OTEL_RESOURCE_ATTRIBUTES="deployment.environment=test,team=ml%2Fops")
-    assert get(h.port, "/health") == 200
+    assert get(h.port, "/health")[0] == 200
     h.stop()
     res = receiver.spans()[0]["resource"]
     assert res["deployment.environment"] == "test"
@@ -125,7 +118,7 @@ def test_cli_runs_a_server_under_the_library(receiver, hosts):
     env["OTEL_BSP_SCHEDULE_DELAY"] = "200"
     h = Host(cmd, env, port)
     hosts.append(h)
-    assert get(port, "/health") == 200
+    assert get(port, "/health")[0] == 200
     h.stop()
     spans = receiver.spans()
     assert len(spans) == 1
@@ -151,7 +144,7 @@ def test_console_exporter_prints_spans_on_stderr_only(hosts):
     env = library_env(None, OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none")
     h = Host(cmd, env, port)
     hosts.append(h)
-    assert get(port, "/health") == 200
+    assert get(port, "/health")[0] == 200
     h.stop()
     lines = [l for l in h.stderr().splitlines() if l.startswith("feast-otel: span")]
     assert len(lines) == 1 and "GET /health status=200" in lines[0], h.stderr()

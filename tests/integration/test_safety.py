@@ -12,20 +12,12 @@ import time
 
 import pytest
 
-from conftest import (ASAN, PY, REPO, Host, free_port, library_env, raw_exchange,
+from conftest import (get, ASAN, PY, REPO, Host, free_port, library_env, raw_exchange,
                       start_feature_server)
 
 C_SERVER = os.path.join(REPO, "build", "hosts", "c_server")
 
 
-def get(port, path, conn=None):
-    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    c.request("GET", path)
-    r = c.getresponse()
-    body = r.read()
-    if conn is None:
-        c.close()
-    return r.status, body
 
 
 def bare_env():

@@ -9,17 +9,9 @@ import time
 
 import pytest
 
-from conftest import PY, Host, free_port, library_env, raw_exchange, REPO
+from conftest import get, PY, Host, free_port, library_env, raw_exchange, REPO
 
 
-def get(port, path, conn=None):
-    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request("GET", path)
-    r = c.getresponse()
-    body = r.read()
-    if conn is None:
-        c.close()
-    return r.status, body
 
 
 def server_spans(receiver):
