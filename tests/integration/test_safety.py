@@ -318,3 +318,37 @@ def test_valgrind_memcheck_reports_nothing(receiver, hosts, tmp_path):
     text = log.read_text()
     assert "ERROR SUMMARY: 0 errors" in text, text[-3000:]
     assert len(receiver.spans()) == 20
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or ASAN, reason="needs root to make a setuid program")
+def test_secure_execution_mode_does_nothing(receiver, hosts, tmp_path):
+    """In secure-execution mode (AT_SECURE: uid differs from euid) ld.so only
+    preloads set-user-ID libraries from trusted directories; even then the
+    library must stay inert."""
+    libdir = "/usr/lib/x86_64-linux-gnu"
+    name = f"libfeast_otel_secure_test_{os.getpid()}.so"
+    trusted = os.path.join(libdir, name)
+    exe = tmp_path / "c_server_setuid"
+    shutil.copy(C_SERVER, exe)
+    os.chmod(tmp_path, 0o755)
+    os.chown(exe, 65534, 65534)  # nobody
+    os.chmod(exe, 0o4755)
+    shutil.copy(os.path.join(REPO, "build", "libfeast_otel.so"), trusted)
+    os.chmod(trusted, 0o4755)
+    try:
+        port = free_port()
+        env = library_env(receiver)
+        env["LD_PRELOAD"] = name
+        h = Host([str(exe), str(port), "plain"], env, port)
+        hosts.append(h)
+        maps = open(f"/proc/{h.pid}/maps").read()
+        status = open(f"/proc/{h.pid}/status").read()
+        uids = [l for l in status.splitlines() if l.startswith("Uid:")][0].split()
+        assert uids[1] == "0" and uids[2] == "65534", uids  # real root, effective nobody
+        assert name in maps, "ld.so did not preload the library: the test proves nothing"
+        assert get(port, "/secure") == (200, b"ok\n")
+        h.stop()
+        time.sleep(0.5)
+        assert receiver.requests == []
+    finally:
+        os.unlink(trusted)
