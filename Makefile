@@ -66,7 +66,7 @@ HELPER_SRC := $(wildcard tests/hosts/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/hosts/%.c=$(BUILD)/hosts/%)
 PY_GEN_OK := $(BUILD)/py/.ok
 
-.PHONY: check-exports all test unit integration asan fuzz fuzz-smoke demo install clean deps bench
+.PHONY: check-exports check-hot-path all test unit integration asan fuzz fuzz-smoke demo install clean deps bench
 all: $(LIB)
 
 deps: $(DEPS_OK)
@@ -162,7 +162,7 @@ fuzz: $(FUZZ_BIN)
 	$(Q)scripts/run-fuzz 600 $(FUZZ_BIN)
 
 test: $(DEPS_OK)
-	$(Q)$(MAKE) --no-print-directory all check-exports unit fuzz-smoke integration
+	$(Q)$(MAKE) --no-print-directory all check-exports check-hot-path unit fuzz-smoke integration
 
 demo: $(LIB) $(PY_GEN_OK)
 	$(Q)/usr/bin/python3 scripts/demo
@@ -182,3 +182,6 @@ clean:
 
 check-exports: $(LIB)
 	$(Q)tests/check-exports $(LIB)
+
+check-hot-path: $(LIB)
+	$(Q)tests/check-hot-path

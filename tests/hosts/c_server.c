@@ -192,6 +192,12 @@ int main(int argc, char **argv)
         sa.sa_flags = SA_RESTART;
         sigaction(SIGUSR1, &sa, NULL);
     }
+    /* Connection threads are created below with SIGUSR1 open; the main
+     * thread blocks it afterwards, so the storm lands on threads in the
+     * middle of their reads and writes. */
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -212,12 +218,16 @@ int main(int argc, char **argv)
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0)
             continue;
+        if (mode == SIGNALS) /* threads inherit an open mask; main then blocks */
+            pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
         if (mode == THREADS || mode == SIGNALS || mode == DUPLEX) {
             struct conn *c = calloc(1, sizeof *c);
             c->fd = fd;
             pthread_t t;
             if (pthread_create(&t, NULL, mode == DUPLEX ? duplex_reader : conn_thread, c) == 0)
                 pthread_detach(t);
+            if (mode == SIGNALS)
+                pthread_sigmask(SIG_BLOCK, &usr1, NULL);
             continue;
         }
         struct conn *c = mode == VFORK ? &vfork_conn : calloc(1, sizeof *c);
