@@ -352,3 +352,27 @@ def test_secure_execution_mode_does_nothing(receiver, hosts, tmp_path):
         assert receiver.requests == []
     finally:
         os.unlink(trusted)
+
+
+@pytest.mark.skipif(shutil.which("go") is None or ASAN,
+                    reason="go not installed, or the ASan runtime (it maps a Go binary differently)")
+def test_go_binary_is_unaffected(receiver, hosts, tmp_path):
+    """A Go server links the C library (for its resolver) so ours is loaded,
+    but Go makes its own system calls: it must run exactly as without us."""
+    exe = tmp_path / "go_server"
+    env = dict(bare_env(), GOCACHE=os.path.join(REPO, "build", "gocache"),
+               GOPATH=str(tmp_path / "gopath"), GO111MODULE="off", CGO_ENABLED="1", CC="gcc")
+    subprocess.run(["go", "build", "-o", str(exe),
+                    os.path.join(REPO, "tests", "hosts", "go_server.go")],
+                   env=env, check=True, capture_output=True, timeout=300)
+    port = free_port()
+    h = Host([str(exe), str(port)], library_env(receiver), port)
+    hosts.append(h)
+    assert "libfeast_otel" in open(f"/proc/{h.pid}/maps").read()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    for _ in range(10):
+        assert get(port, "/g", c) == (200, b"ok\n")
+    c.close()
+    h.stop()
+    time.sleep(0.3)
+    assert receiver.requests == []
