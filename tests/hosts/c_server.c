@@ -98,18 +98,21 @@ static void serve(struct conn *c)
     }
 }
 
-/* duplex: the reader counts requests, the writer answers them. */
+/* duplex: the reader queues request numbers, the writer answers request N
+ * with status 200 + N % 3, so a mixed-up pairing is visible. */
 struct duplex {
     int fd;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int pending, done;
+    int nums[1024];
+    unsigned head, tail;
 };
 
 static void *duplex_writer(void *arg)
 {
     struct duplex *d = arg;
-    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
+    char resp[128];
     pthread_mutex_lock(&d->lock);
     for (;;) {
         while (d->pending == 0 && !d->done)
@@ -117,8 +120,11 @@ static void *duplex_writer(void *arg)
         if (d->pending == 0)
             break;
         d->pending--;
+        int num = d->nums[d->head++ % 1024];
         pthread_mutex_unlock(&d->lock);
-        ssize_t w = write(d->fd, resp, strlen(resp));
+        int n = snprintf(resp, sizeof resp, "HTTP/1.1 %d OK\r\nContent-Length: 3\r\n\r\nok\n",
+                         200 + (num >= 0 ? num % 3 : 0));
+        ssize_t w = write(d->fd, resp, (size_t)n);
         pthread_mutex_lock(&d->lock);
         if (w < 0)
             break;
@@ -144,9 +150,13 @@ static void *duplex_reader(void *arg)
             c->have += (size_t)r;
         }
         size_t used = (size_t)(end + 4 - c->buf);
+        int num = -1; /* "GET /dN ..." */
+        if (c->have > 6 && memcmp(c->buf, "GET /d", 6) == 0)
+            num = atoi(c->buf + 6);
         memmove(c->buf, c->buf + used, c->have - used);
         c->have -= used;
         pthread_mutex_lock(&d.lock);
+        d.nums[d.tail++ % 1024] = num;
         d.pending++;
         pthread_cond_signal(&d.cond);
         pthread_mutex_unlock(&d.lock);
