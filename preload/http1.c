@@ -441,6 +441,11 @@ int fo_http1_on_read(struct fo_http1 *h, const char *buf, size_t len, uint64_t n
                     p++;
                 if (p == end)
                     break;
+                /* A method starts with a token character: TLS records,
+                 * HTTP/2 frames after a preface and binary data stop here,
+                 * without waiting for a line that may never come. */
+                if (!is_tchar((unsigned char)*p))
+                    goto stop;
                 h->r_start_ns = now_ns;
             }
             if (!take_line(&h->rline, &p, end, &ln))
