@@ -168,7 +168,7 @@ demo: $(LIB) $(PY_GEN_OK)
 	$(Q)/usr/bin/python3 scripts/demo
 
 bench: $(LIB) $(PY_GEN_OK) $(HELPER_BIN)
-	$(Q)scripts/bench
+	$(Q)/usr/bin/python3 scripts/bench
 
 install: $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/lib/feast-otel $(DESTDIR)$(PREFIX)/bin
