@@ -377,6 +377,21 @@ static void drain(struct state *st)
     }
 }
 
+/* Prepares one signal's OTLP client; a URL it cannot use turns that
+ * signal's OTLP export off, with one line that says why. */
+static void init_client(struct fo_http_client *c, const struct fo_otlp_target *t,
+                        unsigned *exporters, const char *signal)
+{
+    if (!(*exporters & FO_EXPORTER_OTLP))
+        return;
+    int rc = fo_http_client_init(c, t->url);
+    if (rc != 0) {
+        fo_log(FO_LOG_ERROR, signal, "cannot export %s to %s: %s", signal, t->url,
+               strerror(-rc));
+        *exporters &= ~(unsigned)FO_EXPORTER_OTLP;
+    }
+}
+
 static int state_init(struct state *st)
 {
     memset(st, 0, sizeof *st);
@@ -394,22 +409,8 @@ static int state_init(struct state *st)
         fo_log(FO_LOG_ERROR, "grpc", "OTLP/gRPC is not supported yet: exporting with "
                "http/protobuf to %s and %s (point OTEL_EXPORTER_OTLP_ENDPOINT at port 4318)",
                cfg.traces.url, cfg.metrics.url);
-    if (cfg.traces_exporters & FO_EXPORTER_OTLP) {
-        int rc = fo_http_client_init(&st->traces_client, cfg.traces.url);
-        if (rc != 0) {
-            fo_log(FO_LOG_ERROR, "traces_url", "cannot export traces to %s: %s",
-                   cfg.traces.url, strerror(-rc));
-            cfg.traces_exporters &= ~(unsigned)FO_EXPORTER_OTLP;
-        }
-    }
-    if (cfg.metrics_exporters & FO_EXPORTER_OTLP) {
-        int rc = fo_http_client_init(&st->metrics_client, cfg.metrics.url);
-        if (rc != 0) {
-            fo_log(FO_LOG_ERROR, "metrics_url", "cannot export metrics to %s: %s",
-                   cfg.metrics.url, strerror(-rc));
-            cfg.metrics_exporters &= ~(unsigned)FO_EXPORTER_OTLP;
-        }
-    }
+    init_client(&st->traces_client, &cfg.traces, &cfg.traces_exporters, "traces");
+    init_client(&st->metrics_client, &cfg.metrics, &cfg.metrics_exporters, "metrics");
     st->start_unix_ns = clock_ns(CLOCK_REALTIME);
     take_sample(st);
     st->next_span_export_ns = deadline_after(cfg.bsp_schedule_delay_ms);

@@ -168,3 +168,20 @@ def test_vfork_child_closing_a_followed_fd_leaves_the_parent_alone(receiver, hos
     assert len(spans) == 3
     assert all(s["attributes"]["http.response.status_code"] == 200 and
                "error.type" not in s["attributes"] for s in spans)
+
+
+def test_an_unusable_endpoint_says_so_once_and_the_host_works(hosts):
+    port = free_port()
+    cmd = [PY, "-m", "uvicorn", "app:app", "--app-dir", "tests/feature_server",
+           "--port", str(port), "--no-access-log"]
+    h = Host(cmd, library_env(None, OTEL_EXPORTER_OTLP_ENDPOINT="https://collector:4318"), port)
+    hosts.append(h)
+    for _ in range(3):
+        assert get(port, "/health")[0] == 200
+    h.stop()
+    lines = [l for l in h.stderr().splitlines() if l.startswith("feast-otel:")]
+    assert sorted(lines) == sorted([
+        "feast-otel: cannot export traces to https://collector:4318/v1/traces: "
+        "Protocol not supported",
+        "feast-otel: cannot export metrics to https://collector:4318/v1/metrics: "
+        "Protocol not supported"]), lines
