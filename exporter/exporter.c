@@ -409,6 +409,9 @@ static int state_init(struct state *st)
         fo_log(FO_LOG_ERROR, "grpc", "OTLP/gRPC is not supported yet: exporting with "
                "http/protobuf to %s and %s (point OTEL_EXPORTER_OTLP_ENDPOINT at port 4318)",
                cfg.traces.url, cfg.metrics.url);
+    if (cfg.metrics_exporters & (FO_EXPORTER_PROMETHEUS | FO_EXPORTER_CONSOLE))
+        fo_log(FO_LOG_ERROR, "metrics_exporter", "OTEL_METRICS_EXPORTER: the prometheus and "
+               "console metric exporters are not supported yet; only otlp exports metrics");
     init_client(&st->traces_client, &cfg.traces, &cfg.traces_exporters, "traces");
     init_client(&st->metrics_client, &cfg.metrics, &cfg.metrics_exporters, "metrics");
     st->start_unix_ns = clock_ns(CLOCK_REALTIME);
