@@ -1,4 +1,4 @@
-/* buf.c - capped byte buffer and arena for the exporter (see buf.h). */
+/* buf.c - the exporter's capped byte buffer and bump arena (see buf.h). */
 #include "buf.h"
 
 #include <errno.h>
@@ -41,27 +41,38 @@ struct fo_arena_chunk {
     _Alignas(16) unsigned char mem[];
 };
 
-#define CHUNK_MIN ((size_t)64 << 10)
+#define CHUNK_MIN ((size_t)256 << 10)
 
 void *fo_arena_alloc(struct fo_arena *a, size_t size)
 {
-    a->count++;
-    if (a->fail_after > 0 && a->count >= a->fail_after)
+    if (++a->count == a->fail_at || size > FO_BUF_MAX)
         return NULL;
     size = (size + 15) & ~(size_t)15;
     if (a->limit != 0 && a->used + size > a->limit)
         return NULL;
-    struct fo_arena_chunk *c = a->chunks;
-    if (c == NULL || c->size - c->used < size) {
+    /* Chunks kept from earlier encodes come first: use them before asking
+     * malloc, so a steady stream of batches touches no new pages. */
+    struct fo_arena_chunk *c = a->cur;
+    while (c != NULL && c->size - c->used < size)
+        c = c->next;
+    if (c == NULL) {
         size_t csize = size > CHUNK_MIN ? size : CHUNK_MIN;
-        struct fo_arena_chunk *n = malloc(sizeof *n + csize);
-        if (n == NULL)
+        c = malloc(sizeof *c + csize);
+        if (c == NULL)
             return NULL;
-        n->size = csize;
-        n->used = 0;
-        n->next = c;
-        a->chunks = c = n;
+        c->size = csize;
+        c->used = 0;
+        /* Next in line after the current chunk; chunks too small for this
+         * request stay behind it for smaller ones. */
+        if (a->cur != NULL) {
+            c->next = a->cur->next;
+            a->cur->next = c;
+        } else {
+            c->next = a->chunks;
+            a->chunks = c;
+        }
     }
+    a->cur = c;
     void *p = c->mem + c->used;
     c->used += size;
     a->used += size;
@@ -70,16 +81,22 @@ void *fo_arena_alloc(struct fo_arena *a, size_t size)
 
 void fo_arena_reset(struct fo_arena *a)
 {
-    struct fo_arena_chunk *c = a->chunks;
-    /* Keep the oldest chunk (the last in the list): it serves most encodes. */
-    while (c != NULL && c->next != NULL) {
-        struct fo_arena_chunk *next = c->next;
-        free(c);
-        c = next;
+    /* Keep up to FO_ARENA_RETAIN bytes of chunks for the next encode and
+     * give the rest back: a rare huge batch must not pin its memory. */
+    size_t kept = 0;
+    struct fo_arena_chunk **link = &a->chunks;
+    while (*link != NULL) {
+        struct fo_arena_chunk *c = *link;
+        if (kept + c->size <= FO_ARENA_RETAIN) {
+            kept += c->size;
+            c->used = 0;
+            link = &c->next;
+        } else {
+            *link = c->next;
+            free(c);
+        }
     }
-    if (c != NULL)
-        c->used = 0;
-    a->chunks = c;
+    a->cur = a->chunks;
     a->used = 0;
     a->count = 0;
 }
@@ -91,6 +108,7 @@ void fo_arena_free(struct fo_arena *a)
         free(a->chunks);
         a->chunks = next;
     }
+    a->cur = NULL;
     a->used = 0;
     a->count = 0;
 }

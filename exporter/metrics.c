@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const double fo_duration_bounds[FO_DURATION_BUCKETS] = {
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 };
 
-/* Open-addressing table size: a power of two well above the limit. */
 #define TABLE_SLOTS FO_METRICS_TABLE_SLOTS
+#define OVERFLOW TABLE_SLOTS /* index of the overflow series */
 
 const char *fo_http_method_name(const char *method, size_t len)
 {
@@ -24,10 +25,10 @@ const char *fo_http_method_name(const char *method, size_t len)
 
 void fo_http_error_type(const struct fo_record *r, char out[8])
 {
-    if (r->http.status >= 500 && r->http.status <= 599)
+    if (r->http.status >= 500)
         snprintf(out, 8, "%u", r->http.status);
     else if (r->http.flags & FO_HTTP_F_ABORTED)
-        strcpy(out, "aborted");
+        memcpy(out, "aborted", 8);
     else
         out[0] = '\0';
 }
@@ -42,6 +43,9 @@ struct fo_metrics *fo_metrics_new(void)
         free(m);
         return NULL;
     }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->start_unix_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     return m;
 }
 
@@ -52,46 +56,62 @@ void fo_metrics_del(struct fo_metrics *m)
     free(m);
 }
 
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 1099511628211u;
+    return h;
+}
+
 static uint64_t hash_key(const struct fo_http_series_key *k)
 {
-    uint64_t h = 1469598103934665603u; /* FNV-1a over the fields */
-    const unsigned char *parts[] = {(const unsigned char *)k->method,
-                                    (const unsigned char *)k->error_type};
-    for (int p = 0; p < 2; p++)
-        for (const unsigned char *c = parts[p]; *c; c++)
-            h = (h ^ *c) * 1099511628211u;
-    h = (h ^ (uintptr_t)k->route) * 1099511628211u;
-    h = (h ^ k->status) * 1099511628211u;
-    h = (h ^ (uint64_t)(k->scheme << 8 | k->version_minor)) * 1099511628211u;
-    return h;
+    uint64_t h = 1469598103934665603u;
+    h = fnv(h, k->method, strlen(k->method));
+    /* Routes by content: two copies of one route are one series. */
+    if (k->route != NULL)
+        h = fnv(h, k->route, strlen(k->route) + 1);
+    h = fnv(h, k->error_type, strlen(k->error_type));
+    uint8_t tail[4] = {(uint8_t)k->status, (uint8_t)(k->status >> 8), k->scheme,
+                       k->version_minor};
+    return fnv(h, tail, sizeof tail);
+}
+
+static int same_route(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 static int same_key(const struct fo_http_series_key *a, const struct fo_http_series_key *b)
 {
-    return a->route == b->route && a->status == b->status && a->scheme == b->scheme &&
-           a->version_minor == b->version_minor && a->overflow == b->overflow &&
+    return a->status == b->status && a->scheme == b->scheme &&
+           a->version_minor == b->version_minor && same_route(a->route, b->route) &&
            strcmp(a->method, b->method) == 0 && strcmp(a->error_type, b->error_type) == 0;
 }
 
+/* The series for k: found, newly created, or the overflow series once the
+ * table holds FO_METRICS_MAX_SERIES (the cardinality limit). */
 static struct fo_http_series *find(struct fo_metrics *m, const struct fo_http_series_key *k)
 {
-    /* The overflow series lives in the extra slot past the table. */
-    struct fo_http_series *overflow = &m->series[TABLE_SLOTS];
+    /* Linear probing always meets a free slot: the table is never more
+     * than half full. */
     size_t i = hash_key(k) & (TABLE_SLOTS - 1);
     for (;;) {
         struct fo_http_series *s = &m->series[i];
-        if (!s->used) {
-            if (m->n_series >= FO_METRICS_MAX_SERIES)
-                break;
-            s->used = 1;
-            s->key = *k;
-            m->n_series++;
-            return s;
-        }
+        if (!s->used)
+            break;
         if (same_key(&s->key, k))
             return s;
         i = (i + 1) & (TABLE_SLOTS - 1);
     }
+    if (m->n_series < FO_METRICS_MAX_SERIES) {
+        struct fo_http_series *s = &m->series[i];
+        s->used = 1;
+        s->key = *k;
+        m->n_series++;
+        return s;
+    }
+    struct fo_http_series *overflow = &m->series[OVERFLOW];
     if (!overflow->used) {
         memset(&overflow->key, 0, sizeof overflow->key);
         overflow->key.overflow = 1;
@@ -102,23 +122,42 @@ static struct fo_http_series *find(struct fo_metrics *m, const struct fo_http_se
 
 void fo_metrics_observe_http(struct fo_metrics *m, const struct fo_span *s)
 {
+    const struct fo_http_info *h = &s->rec.http;
     struct fo_http_series_key k;
     memset(&k, 0, sizeof k);
-    const char *method = fo_http_method_name(s->rec.http.method, s->rec.http.method_len);
-    strcpy(k.method, method);
+    size_t mlen = h->method_len < FO_METHOD_MAX ? h->method_len : FO_METHOD_MAX;
+    const char *method = fo_http_method_name(h->method, mlen);
+    memcpy(k.method, method, strlen(method) + 1);
     k.route = s->route;
-    k.status = s->rec.http.status;
+    k.status = h->status;
     k.scheme = s->rec.scheme;
-    k.version_minor = s->rec.http.version_minor;
+    k.version_minor = h->version_minor;
     fo_http_error_type(&s->rec, k.error_type);
 
     struct fo_http_series *series = find(m, &k);
-    double d = (double)(s->end_unix_ns - s->start_unix_ns) / 1e9;
+    uint64_t ns = s->end_unix_ns > s->start_unix_ns ? s->end_unix_ns - s->start_unix_ns : 0;
+    double d = (double)ns / 1e9;
     size_t b = 0;
-    /* Buckets are (previous bound, bound]: a value on a bound counts there. */
+    /* Buckets are (previous bound, bound]: a value on a bound counts there.
+     * ns / 1e9 rounds to the same double as the bound's literal. */
     while (b < FO_DURATION_BUCKETS && d > fo_duration_bounds[b])
         b++;
     series->buckets[b]++;
     series->count++;
     series->sum += d;
+}
+
+const struct fo_http_series *fo_metrics_next(const struct fo_metrics *m, size_t *pos)
+{
+    while (*pos <= OVERFLOW) {
+        const struct fo_http_series *s = &m->series[(*pos)++];
+        if (s->used)
+            return s;
+    }
+    return NULL;
+}
+
+size_t fo_metrics_series_count(const struct fo_metrics *m)
+{
+    return m->n_series + m->series[OVERFLOW].used;
 }

@@ -12,57 +12,145 @@
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
+typedef Opentelemetry__Proto__Resource__V1__Resource Resource;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope Scope;
 typedef Opentelemetry__Proto__Trace__V1__Span Span;
 typedef Opentelemetry__Proto__Metrics__V1__Metric Metric;
 typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint NumberDataPoint;
 typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint HistogramDataPoint;
 
+#define STRING_VALUE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define INT_VALUE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+#define BOOL_VALUE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
+#define CUMULATIVE \
+    OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE
+
 struct fo_arena fo_encode_arena = {.limit = (size_t)256 << 20};
 
-#define ALLOC(type) ((type *)fo_arena_alloc(&fo_encode_arena, sizeof(type)))
-#define ALLOC_N(type, n) ((type *)fo_arena_alloc(&fo_encode_arena, sizeof(type) * (n)))
+static void *arena_alloc(void *data, size_t size)
+{
+    return fo_arena_alloc(data, size);
+}
 
-/* A growing list of attributes for one message. */
+static void arena_free(void *data, void *p)
+{
+    (void)data; /* released all at once by fo_arena_reset */
+    (void)p;
+}
+
+/* Every allocation of a message tree goes through this one allocator, so
+ * the encoder's memory is counted and limited in one place. */
+static ProtobufCAllocator allocator = {arena_alloc, arena_free, &fo_encode_arena};
+
+static void *alloc(size_t size)
+{
+    return allocator.alloc(allocator.allocator_data, size);
+}
+
+#define ALLOC(type) ((type *)alloc(sizeof(type)))
+#define ALLOC_N(type, n) ((type *)alloc(sizeof(type) * (n)))
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one.
+ * NUL counts as invalid: protobuf-c strings end at the first NUL. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c >= 0x01 && c <= 0x7f)
+        return 1;
+    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+                                            : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    /* The second byte's range excludes overlong forms, surrogates and
+     * code points past U+10FFFF. */
+    unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+    unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+/* A NUL-terminated, valid UTF-8 copy of s[0..n) in the arena: each byte
+ * that starts no valid sequence becomes U+FFFD. Truncated records cut
+ * multi-byte characters, and one invalid string makes a collector reject
+ * the whole request. */
+static char *dup_text(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t bad = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(u + i, n - i);
+        bad += k == 0;
+        i += k != 0 ? k : 1;
+    }
+    char *d = alloc(n + 2 * bad + 1);
+    if (d == NULL)
+        return NULL;
+    if (bad == 0) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+        return d;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(u + i, n - i);
+        if (k == 0) {
+            memcpy(d + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(d + o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    d[o] = '\0';
+    return d;
+}
+
+/* A fixed-capacity list of attributes for one message. */
 struct attrs {
     KeyValue **kv;
     size_t n, cap;
 };
 
-static char *dup_n(const char *s, size_t n)
+static int attrs_init(struct attrs *a, size_t cap)
 {
-    char *d = fo_arena_alloc(&fo_encode_arena, n + 1);
-    if (d != NULL) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
+    a->n = 0;
+    a->cap = cap;
+    a->kv = ALLOC_N(KeyValue *, cap > 0 ? cap : 1);
+    return a->kv != NULL ? 0 : -1;
 }
 
-static KeyValue *new_kv(struct attrs *a, const char *key)
+/* key must outlive the encode call (static, or already in the arena). */
+static AnyValue *new_kv(struct attrs *a, const char *key)
 {
-    if (a->n == a->cap)
+    struct pair {
+        KeyValue kv;
+        AnyValue v;
+    } *p = ALLOC(struct pair);
+    if (a->n == a->cap || key == NULL || p == NULL)
         return NULL;
-    KeyValue *kv = ALLOC(KeyValue);
-    AnyValue *v = ALLOC(AnyValue);
-    if (kv == NULL || v == NULL)
-        return NULL;
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    opentelemetry__proto__common__v1__any_value__init(v);
-    kv->key = (char *)key;
-    kv->value = v;
-    a->kv[a->n++] = kv;
-    return kv;
+    opentelemetry__proto__common__v1__key_value__init(&p->kv);
+    opentelemetry__proto__common__v1__any_value__init(&p->v);
+    p->kv.key = (char *)key;
+    p->kv.value = &p->v;
+    a->kv[a->n++] = &p->kv;
+    return &p->v;
 }
 
-/* Each adder returns 0, or -1 when out of memory. */
+/* The adders return 0, or -1 when out of memory. */
 static int add_str_n(struct attrs *a, const char *key, const char *s, size_t n)
 {
-    KeyValue *kv = new_kv(a, key);
-    char *d = dup_n(s, n);
-    if (kv == NULL || d == NULL)
+    AnyValue *v = new_kv(a, key);
+    char *d = dup_text(s, n);
+    if (v == NULL || d == NULL)
         return -1;
-    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    kv->value->string_value = d;
+    v->value_case = STRING_VALUE;
+    v->string_value = d;
     return 0;
 }
 
@@ -73,33 +161,26 @@ static int add_str(struct attrs *a, const char *key, const char *s)
 
 static int add_int(struct attrs *a, const char *key, int64_t x)
 {
-    KeyValue *kv = new_kv(a, key);
-    if (kv == NULL)
+    AnyValue *v = new_kv(a, key);
+    if (v == NULL)
         return -1;
-    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-    kv->value->int_value = x;
+    v->value_case = INT_VALUE;
+    v->int_value = x;
     return 0;
 }
 
-static int attrs_init(struct attrs *a, size_t cap)
+static Resource *encode_resource(const struct fo_resource *r)
 {
-    a->n = 0;
-    a->cap = cap;
-    a->kv = ALLOC_N(KeyValue *, cap);
-    return a->kv != NULL ? 0 : -1;
-}
-
-static Opentelemetry__Proto__Resource__V1__Resource *encode_resource(const struct fo_resource *r)
-{
-    Opentelemetry__Proto__Resource__V1__Resource *res =
-        ALLOC(Opentelemetry__Proto__Resource__V1__Resource);
+    Resource *res = ALLOC(Resource);
     struct attrs a;
     if (res == NULL || attrs_init(&a, r->n) != 0)
         return NULL;
     opentelemetry__proto__resource__v1__resource__init(res);
     for (size_t i = 0; i < r->n; i++) {
         const struct fo_attr *at = &r->attrs[i];
-        if ((at->is_int ? add_int(&a, at->key, at->num) : add_str(&a, at->key, at->str)) != 0)
+        /* Keys come from OTEL_RESOURCE_ATTRIBUTES too: clean them as well. */
+        const char *key = dup_text(at->key, strlen(at->key));
+        if ((at->is_int ? add_int(&a, key, at->num) : add_str(&a, key, at->str)) != 0)
             return NULL;
     }
     res->n_attributes = a.n;
@@ -107,10 +188,9 @@ static Opentelemetry__Proto__Resource__V1__Resource *encode_resource(const struc
     return res;
 }
 
-static Opentelemetry__Proto__Common__V1__InstrumentationScope *scope(void)
+static Scope *scope(void)
 {
-    Opentelemetry__Proto__Common__V1__InstrumentationScope *s =
-        ALLOC(Opentelemetry__Proto__Common__V1__InstrumentationScope);
+    Scope *s = ALLOC(Scope);
     if (s != NULL) {
         opentelemetry__proto__common__v1__instrumentation_scope__init(s);
         s->name = "feast-otel";
@@ -129,22 +209,29 @@ static int pack(const ProtobufCMessage *msg, struct fo_buf *out)
     return 0;
 }
 
-static int span_attrs(Span *sp, const struct fo_span *s)
+static size_t clamp(size_t n, size_t max)
+{
+    return n < max ? n : max;
+}
+
+static int span_attrs(Span *sp, const struct fo_span *s, const char *method, const char *err)
 {
     const struct fo_http_info *h = &s->rec.http;
     struct attrs a;
-    if (attrs_init(&a, 14) != 0)
+    if (attrs_init(&a, 12) != 0)
         return -1;
-    const char *method = fo_http_method_name(h->method, h->method_len);
-    char err[8];
-    fo_http_error_type(&s->rec, err);
     char addr[INET6_ADDRSTRLEN] = "";
     if (s->rec.peer_family == AF_INET || s->rec.peer_family == AF_INET6)
         inet_ntop(s->rec.peer_family, s->rec.peer_addr, addr, sizeof addr);
+    /* Lengths come from another thread's record: never trust them past
+     * their arrays. */
+    size_t target_len = clamp(h->target_len, FO_TARGET_MAX);
     int rc = add_str(&a, "http.request.method", method);
     if (strcmp(method, "_OTHER") == 0)
-        rc |= add_str_n(&a, "http.request.method_original", h->method, h->method_len);
-    rc |= add_str_n(&a, "url.path", h->target, s->path_len);
+        rc |= add_str_n(&a, "http.request.method_original", h->method,
+                        clamp(h->method_len, FO_METHOD_MAX));
+    /* Only the path: the query string may hold secrets. */
+    rc |= add_str_n(&a, "url.path", h->target, clamp(s->path_len, target_len));
     rc |= add_str(&a, "url.scheme", s->rec.scheme == FO_SCHEME_HTTPS ? "https" : "http");
     if (s->route != NULL)
         rc |= add_str(&a, "http.route", s->route);
@@ -158,7 +245,7 @@ static int span_attrs(Span *sp, const struct fo_span *s)
         rc |= add_int(&a, "client.port", s->rec.peer_port);
     }
     if (h->ua_len > 0)
-        rc |= add_str_n(&a, "user_agent.original", h->user_agent, h->ua_len);
+        rc |= add_str_n(&a, "user_agent.original", h->user_agent, clamp(h->ua_len, FO_UA_MAX));
     if (err[0] != '\0')
         rc |= add_str(&a, "error.type", err);
     sp->n_attributes = a.n;
@@ -168,34 +255,40 @@ static int span_attrs(Span *sp, const struct fo_span *s)
 
 static Span *encode_span(const struct fo_span *s)
 {
+    struct ids {
+        uint8_t trace[16], span[8], parent[8];
+    } *ids = ALLOC(struct ids);
     Span *sp = ALLOC(Span);
-    uint8_t *ids = fo_arena_alloc(&fo_encode_arena, 32);
     if (sp == NULL || ids == NULL)
         return NULL;
     opentelemetry__proto__trace__v1__span__init(sp);
-    memcpy(ids, s->trace_id, 16);
-    memcpy(ids + 16, s->span_id, 8);
-    memcpy(ids + 24, s->parent_span_id, 8);
-    sp->trace_id = (ProtobufCBinaryData){16, ids};
-    sp->span_id = (ProtobufCBinaryData){8, ids + 16};
+    memcpy(ids->trace, s->trace_id, 16);
+    memcpy(ids->span, s->span_id, 8);
+    memcpy(ids->parent, s->parent_span_id, 8);
+    sp->trace_id = (ProtobufCBinaryData){16, ids->trace};
+    sp->span_id = (ProtobufCBinaryData){8, ids->span};
     if (s->has_parent)
-        sp->parent_span_id = (ProtobufCBinaryData){8, ids + 24};
+        sp->parent_span_id = (ProtobufCBinaryData){8, ids->parent};
     const struct fo_http_info *h = &s->rec.http;
-    const char *method = fo_http_method_name(h->method, h->method_len);
-    if (strcmp(method, "_OTHER") == 0)
-        method = "HTTP";
-    char name[128];
-    int n = s->route != NULL ? snprintf(name, sizeof name, "%s %s", method, s->route)
-                             : snprintf(name, sizeof name, "%s", method);
-    sp->name = dup_n(name, (size_t)n < sizeof name ? (size_t)n : sizeof name - 1);
+    const char *method = fo_http_method_name(h->method, clamp(h->method_len, FO_METHOD_MAX));
+    /* The conventions name a span of an unknown method "HTTP". */
+    const char *verb = strcmp(method, "_OTHER") == 0 ? "HTTP" : method;
+    char name[160];
+    int n = s->route != NULL ? snprintf(name, sizeof name, "%s %s", verb, s->route)
+                             : snprintf(name, sizeof name, "%s", verb);
+    sp->name = dup_text(name, clamp((size_t)n, sizeof name - 1));
     sp->kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER;
     sp->start_time_unix_nano = s->start_unix_ns;
     sp->end_time_unix_nano = s->end_unix_ns;
-    if (sp->name == NULL || span_attrs(sp, s) != 0)
+    char err[8];
+    fo_http_error_type(&s->rec, err);
+    if (sp->name == NULL || span_attrs(sp, s, method, err) != 0)
         return NULL;
-    /* Server spans: 5xx and aborted exchanges are errors, 4xx are not. */
-    if (h->status >= 500 || (h->flags & FO_HTTP_F_ABORTED)) {
-        Opentelemetry__Proto__Trace__V1__Status *st = ALLOC(Opentelemetry__Proto__Trace__V1__Status);
+    /* Server spans: 5xx and aborted exchanges are errors; 4xx are the
+     * client's and leave the status unset. */
+    if (err[0] != '\0') {
+        Opentelemetry__Proto__Trace__V1__Status *st =
+            ALLOC(Opentelemetry__Proto__Trace__V1__Status);
         if (st == NULL)
             return NULL;
         opentelemetry__proto__trace__v1__status__init(st);
@@ -226,8 +319,7 @@ int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spa
     ss.spans = ALLOC_N(Span *, n > 0 ? n : 1);
     int rc = rs.resource != NULL && ss.scope != NULL && ss.spans != NULL ? 0 : -ENOMEM;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        ss.spans[i] = encode_span(&spans[i]);
-        if (ss.spans[i] == NULL)
+        if ((ss.spans[i] = encode_span(&spans[i])) == NULL)
             rc = -ENOMEM;
         ss.n_spans = i + 1;
     }
@@ -237,7 +329,6 @@ int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spa
     return rc;
 }
 
-/* A metric with its data case set up; points are added by the callers. */
 static Metric *new_metric(const char *name, const char *unit, const char *desc)
 {
     Metric *m = ALLOC(Metric);
@@ -271,17 +362,17 @@ static NumberDataPoint *double_point(double v, uint64_t start, uint64_t now)
     return p;
 }
 
-static NumberDataPoint *int_point(int64_t v, uint64_t start, uint64_t now)
+static NumberDataPoint *int_point(uint64_t v, uint64_t start, uint64_t now)
 {
     NumberDataPoint *p = number_point(start, now);
     if (p != NULL) {
         p->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
-        p->as_int = v;
+        p->as_int = v > INT64_MAX ? INT64_MAX : (int64_t)v;
     }
     return p;
 }
 
-/* A point with one string attribute. */
+/* p with one string attribute; NULL when p is NULL or out of memory. */
 static NumberDataPoint *with_attr(NumberDataPoint *p, const char *key, const char *value)
 {
     struct attrs a;
@@ -292,8 +383,8 @@ static NumberDataPoint *with_attr(NumberDataPoint *p, const char *key, const cha
     return p;
 }
 
-static Metric *gauge(const char *name, const char *unit, const char *desc,
-                     NumberDataPoint *p)
+/* A gauge of one point; NULL when p is NULL or out of memory. */
+static Metric *gauge(const char *name, const char *unit, const char *desc, NumberDataPoint *p)
 {
     Metric *m = new_metric(name, unit, desc);
     Opentelemetry__Proto__Metrics__V1__Gauge *g = ALLOC(Opentelemetry__Proto__Metrics__V1__Gauge);
@@ -309,22 +400,22 @@ static Metric *gauge(const char *name, const char *unit, const char *desc,
     return m;
 }
 
-/* A cumulative sum of up to two points (NULL b for one). */
+/* A cumulative sum of the n points in p (n <= 2); NULL when any point is
+ * NULL or out of memory. */
 static Metric *sum(const char *name, const char *unit, const char *desc, int monotonic,
-                   NumberDataPoint *a, NumberDataPoint *b)
+                   size_t n, NumberDataPoint *a, NumberDataPoint *b)
 {
     Metric *m = new_metric(name, unit, desc);
     Opentelemetry__Proto__Metrics__V1__Sum *s = ALLOC(Opentelemetry__Proto__Metrics__V1__Sum);
     NumberDataPoint **pts = ALLOC_N(NumberDataPoint *, 2);
-    if (m == NULL || s == NULL || pts == NULL || a == NULL)
+    if (m == NULL || s == NULL || pts == NULL || a == NULL || (n == 2 && b == NULL))
         return NULL;
     opentelemetry__proto__metrics__v1__sum__init(s);
     pts[0] = a;
     pts[1] = b;
-    s->n_data_points = b != NULL ? 2 : 1;
+    s->n_data_points = n;
     s->data_points = pts;
-    s->aggregation_temporality =
-        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
+    s->aggregation_temporality = CUMULATIVE;
     s->is_monotonic = monotonic;
     m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
     m->sum = s;
@@ -336,25 +427,27 @@ static HistogramDataPoint *histogram_point(const struct fo_http_series *s, uint6
 {
     HistogramDataPoint *p = ALLOC(HistogramDataPoint);
     struct attrs a;
-    if (p == NULL || attrs_init(&a, 7) != 0)
+    if (p == NULL || attrs_init(&a, 6) != 0)
         return NULL;
     opentelemetry__proto__metrics__v1__histogram_data_point__init(p);
     p->start_time_unix_nano = start;
     p->time_unix_nano = now;
     p->count = s->count;
+    /* proto3 "optional" was stripped for protoc-c: a sum of exactly 0 is
+     * not sent and reads as absent, which only all-zero durations give. */
     p->sum = s->sum;
     p->n_bucket_counts = FO_DURATION_BUCKETS + 1;
-    p->bucket_counts = (uint64_t *)s->buckets;
+    p->bucket_counts = (uint64_t *)s->buckets; /* pack only reads them */
     p->n_explicit_bounds = FO_DURATION_BUCKETS;
     p->explicit_bounds = (double *)fo_duration_bounds;
     const struct fo_http_series_key *k = &s->key;
     int rc = 0;
     if (k->overflow) {
-        KeyValue *kv = new_kv(&a, "otel.metric.overflow");
-        if (kv == NULL)
+        AnyValue *v = new_kv(&a, "otel.metric.overflow");
+        if (v == NULL)
             return NULL;
-        kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
-        kv->value->bool_value = 1;
+        v->value_case = BOOL_VALUE;
+        v->bool_value = 1;
     } else {
         rc |= add_str(&a, "http.request.method", k->method);
         rc |= add_str(&a, "url.scheme", k->scheme == FO_SCHEME_HTTPS ? "https" : "http");
@@ -371,13 +464,9 @@ static HistogramDataPoint *histogram_point(const struct fo_http_series *s, uint6
     return rc == 0 ? p : NULL;
 }
 
-static Metric *duration_histogram(const struct fo_metrics *m, uint64_t start, uint64_t now)
+static Metric *duration_histogram(const struct fo_metrics *m, uint64_t now)
 {
-    size_t n = 0;
-    for (size_t i = 0; i <= FO_METRICS_TABLE_SLOTS; i++)
-        n += m->series[i].used;
-    if (n == 0)
-        return NULL; /* no request yet: no point to report */
+    size_t n = fo_metrics_series_count(m);
     Metric *metric = new_metric("http.server.request.duration", "s",
                                 "Duration of HTTP server requests.");
     Opentelemetry__Proto__Metrics__V1__Histogram *h =
@@ -386,17 +475,14 @@ static Metric *duration_histogram(const struct fo_metrics *m, uint64_t start, ui
     if (metric == NULL || h == NULL || pts == NULL)
         return NULL;
     opentelemetry__proto__metrics__v1__histogram__init(h);
-    size_t k = 0;
-    for (size_t i = 0; i <= FO_METRICS_TABLE_SLOTS; i++) {
-        if (!m->series[i].used)
-            continue;
-        if ((pts[k++] = histogram_point(&m->series[i], start, now)) == NULL)
+    size_t pos = 0, k = 0;
+    const struct fo_http_series *s;
+    while ((s = fo_metrics_next(m, &pos)) != NULL && k < n)
+        if ((pts[k++] = histogram_point(s, m->start_unix_ns, now)) == NULL)
             return NULL;
-    }
-    h->n_data_points = n;
+    h->n_data_points = k;
     h->data_points = pts;
-    h->aggregation_temporality =
-        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
+    h->aggregation_temporality = CUMULATIVE;
     metric->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM;
     metric->histogram = h;
     return metric;
@@ -404,56 +490,72 @@ static Metric *duration_histogram(const struct fo_metrics *m, uint64_t start, ui
 
 #define MAX_METRICS 16
 
-int fo_otlp_encode_metrics(const struct fo_resource *r, const struct fo_metrics *m,
-                           const struct fo_proc_sample *ps, const struct fo_self_stats *self,
-                           uint64_t start, uint64_t now, struct fo_buf *out)
+/* Appends the process gauges and sums of ps to list; returns the count. */
+static size_t process_metrics(Metric **list, const struct fo_proc_sample *ps, uint64_t start,
+                              uint64_t now)
 {
-    fo_arena_reset(&fo_encode_arena);
-    Metric **list = ALLOC_N(Metric *, MAX_METRICS);
-    if (list == NULL)
-        return -ENOMEM;
     size_t n = 0;
-    int have_requests = 0;
-    for (size_t i = 0; i <= FO_METRICS_TABLE_SLOTS && !have_requests; i++)
-        have_requests = m->series[i].used;
-    if (have_requests)
-        list[n++] = duration_histogram(m, start, now);
-    /* Gauges without a unit: a Prometheus translation then keeps Feast's
-     * exact series names. */
+    /* Gauges without a unit, so a Prometheus translation keeps Feast's
+     * exact series names; no start time, as for every gauge. */
     list[n++] = gauge("feast_feature_server_cpu_usage", "",
                       "CPU usage of the process in percent of one CPU since the previous sample.",
                       double_point(ps->cpu_percent, 0, now));
     list[n++] = gauge("feast_feature_server_memory_usage", "",
                       "Resident memory of the process in percent of the machine's memory.",
                       double_point(ps->mem_percent, 0, now));
-    list[n++] = sum("process.cpu.time", "s", "Total CPU seconds of the process.", 1,
+    list[n++] = sum("process.cpu.time", "s", "Total CPU seconds of the process.", 1, 2,
                     with_attr(double_point(ps->cpu_user_s, start, now), "cpu.mode", "user"),
                     with_attr(double_point(ps->cpu_system_s, start, now), "cpu.mode", "system"));
-    list[n++] = sum("process.memory.usage", "By", "Resident memory of the process.", 0,
-                    int_point((int64_t)ps->rss_bytes, start, now), NULL);
-    list[n++] = sum("process.memory.virtual", "By", "Virtual memory of the process.", 0,
-                    int_point((int64_t)ps->vm_bytes, start, now), NULL);
-    list[n++] = sum("process.thread.count", "{thread}", "Threads of the process.", 0,
+    list[n++] = sum("process.memory.usage", "By", "Resident memory of the process.", 0, 1,
+                    int_point(ps->rss_bytes, start, now), NULL);
+    list[n++] = sum("process.memory.virtual", "By", "Virtual memory of the process.", 0, 1,
+                    int_point(ps->vm_bytes, start, now), NULL);
+    list[n++] = sum("process.thread.count", "{thread}", "Threads of the process.", 0, 1,
                     int_point(ps->threads, start, now), NULL);
+    return n;
+}
+
+/* Appends the library's own counters to list; returns the count. */
+static size_t self_metrics(Metric **list, const struct fo_self_stats *self, uint64_t start,
+                           uint64_t now)
+{
+    size_t n = 0;
     list[n++] = sum("feast_otel.records.dropped", "{record}",
-                    "Requests not measured because the record ring was full.", 1,
-                    with_attr(int_point((int64_t)self->records_dropped_ring, start, now),
-                              "reason", "ring_full"), NULL);
-    list[n++] = sum("feast_otel.spans.dropped", "{span}", "Spans lost, by cause.", 1,
-                    with_attr(int_point((int64_t)self->spans_dropped_queue, start, now),
-                              "reason", "queue_full"),
-                    with_attr(int_point((int64_t)self->spans_export_failed, start, now),
-                              "reason", "export_failed"));
+                    "Requests not measured because the record ring was full.", 1, 1,
+                    with_attr(int_point(self->records_dropped_ring, start, now), "reason",
+                              "ring_full"),
+                    NULL);
+    list[n++] = sum("feast_otel.spans.dropped", "{span}", "Spans lost, by cause.", 1, 2,
+                    with_attr(int_point(self->spans_dropped_queue, start, now), "reason",
+                              "queue_full"),
+                    with_attr(int_point(self->spans_export_failed, start, now), "reason",
+                              "export_failed"));
     list[n++] = sum("feast_otel.spans.exported", "{span}", "Spans the collector accepted.", 1,
-                    int_point((int64_t)self->spans_exported, start, now), NULL);
+                    1, int_point(self->spans_exported, start, now), NULL);
     list[n++] = sum("feast_otel.metric_exports.failed", "{export}",
-                    "Metric exports that failed.", 1,
-                    int_point((int64_t)self->metric_exports_failed, start, now), NULL);
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == NULL) {
-            fo_arena_reset(&fo_encode_arena);
-            return -ENOMEM;
-        }
+                    "Metric exports that failed.", 1, 1,
+                    int_point(self->metric_exports_failed, start, now), NULL);
+    return n;
+}
+
+int fo_otlp_encode_metrics(const struct fo_resource *r, const struct fo_metrics *m,
+                           const struct fo_proc_sample *ps, const struct fo_self_stats *self,
+                           uint64_t start, uint64_t now, struct fo_buf *out)
+{
+    fo_arena_reset(&fo_encode_arena);
+    Metric **list = ALLOC_N(Metric *, MAX_METRICS);
+    if (list == NULL) {
+        fo_arena_reset(&fo_encode_arena);
+        return -ENOMEM;
+    }
+    size_t n = 0;
+    /* No request yet: no histogram point to report. */
+    if (fo_metrics_series_count(m) > 0)
+        list[n++] = duration_histogram(m, now);
+    /* A failed sample is all zero: reporting 0 bytes of memory would lie. */
+    if (ps != NULL && ps->time_ns != 0)
+        n += process_metrics(list + n, ps, start, now);
+    n += self_metrics(list + n, self, start, now);
 
     Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest req;
     Opentelemetry__Proto__Metrics__V1__ResourceMetrics rm;
@@ -471,7 +573,12 @@ int fo_otlp_encode_metrics(const struct fo_resource *r, const struct fo_metrics 
     sm.scope = scope();
     sm.n_metrics = n;
     sm.metrics = list;
-    int rc = rm.resource != NULL && sm.scope != NULL ? pack(&req.base, out) : -ENOMEM;
+    int rc = rm.resource != NULL && sm.scope != NULL ? 0 : -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == NULL)
+            rc = -ENOMEM;
+    if (rc == 0)
+        rc = pack(&req.base, out);
     fo_arena_reset(&fo_encode_arena);
     return rc;
 }

@@ -1,7 +1,11 @@
 /*
  * otlp_encode.h - turns spans and metric state into OTLP protobuf request
  * bodies (ExportTraceServiceRequest, ExportMetricsServiceRequest) with
- * protobuf-c code generated from the official protos.
+ * protobuf-c code generated from the official protos (v0.18).
+ *
+ * Exporter-thread only. Message trees are allocated through one counting,
+ * limited ProtobufCAllocator over an arena (fo_encode_arena) and released
+ * after every call; the encoded bytes go to a caller-owned fo_buf.
  */
 #ifndef FO_OTLP_ENCODE_H
 #define FO_OTLP_ENCODE_H
@@ -15,7 +19,8 @@
 #include "resource.h"
 #include "span.h"
 
-/* The library's own health counters, exported with the metrics. */
+/* The library's own health counters, exported with the metrics as
+ * monotonic cumulative sums. */
 struct fo_self_stats {
     uint64_t records_dropped_ring;  /* ring full on a host thread */
     uint64_t spans_dropped_queue;   /* span queue full */
@@ -24,21 +29,38 @@ struct fo_self_stats {
     uint64_t metric_exports_failed;
 };
 
-/* The arena message trees are built in; tests set fail_after and limit. */
+/*
+ * The arena every message tree is built in (limit 256 MiB). Tests set
+ * fo_encode_arena.fail_at = N to make the Nth allocation of the next encode
+ * call fail. fo_arena_free(&fo_encode_arena) returns its last chunk.
+ */
 extern struct fo_arena fo_encode_arena;
 
 /*
- * Appends one ExportTraceServiceRequest holding spans[0..n) under resource r
- * to out. Returns 0, or -ENOMEM (out then holds what it held before).
+ * Appends one ExportTraceServiceRequest to out: one ResourceSpans (resource
+ * r), one ScopeSpans (scope "feast-otel" FO_VERSION) and one SERVER span
+ * per spans[0..n), with the attributes of DESIGN.md §3. Strings taken from
+ * traffic are made valid UTF-8 (each bad byte becomes U+FFFD) so a collector
+ * never rejects a batch for one odd header; the query string is never
+ * exported. r and spans are only read during the call. Returns 0, or
+ * -ENOMEM (out then holds what it held before).
  */
 int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spans, size_t n,
                           struct fo_buf *out);
 
 /*
- * Appends one ExportMetricsServiceRequest to out: http.server.request.duration
- * from m (cumulative since start_unix_ns), the process gauges and counters
- * from ps, and the library's own counters from self, all at now_unix_ns.
- * Returns 0 or -ENOMEM.
+ * Appends one ExportMetricsServiceRequest to out, all points at now_unix_ns:
+ * - http.server.request.duration: every series of m, cumulative since
+ *   m->start_unix_ns (left out while m has no series);
+ * - from ps: feast_feature_server_cpu_usage and _memory_usage gauges,
+ *   process.cpu.time (cpu.mode user/system), process.memory.usage,
+ *   process.memory.virtual, process.thread.count (left out when ps is NULL
+ *   or a failed, zeroed sample);
+ * - from self: feast_otel.records.dropped, feast_otel.spans.dropped,
+ *   feast_otel.spans.exported, feast_otel.metric_exports.failed.
+ * Cumulative sums other than the histogram start at start_unix_ns. All
+ * pointers are only read during the call. Returns 0, or -ENOMEM (out then
+ * holds what it held before).
  */
 int fo_otlp_encode_metrics(const struct fo_resource *r, const struct fo_metrics *m,
                            const struct fo_proc_sample *ps, const struct fo_self_stats *self,

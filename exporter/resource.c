@@ -4,9 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include <unistd.h>
-
 #include <time.h>
+#include <unistd.h>
 
 static struct fo_attr *slot(struct fo_resource *r, const char *key)
 {
@@ -46,11 +45,18 @@ static void set_int(struct fo_resource *r, const char *key, int64_t v)
 static void uuid4(char out[37])
 {
     unsigned char b[16];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-        /* No entropy source: pid and time still make it unique enough. */
-        unsigned long long t = (unsigned long long)getpid() << 32 ^ (unsigned long long)time(NULL);
-        for (int i = 0; i < 16; i++)
-            b[i] = (unsigned char)(t >> (8 * (i % 8)) ^ (unsigned long long)i * 131);
+    /* Non-blocking: early in boot the pool may not be ready, and waiting
+     * for it would stall the exporter thread. */
+    if (getrandom(b, sizeof b, GRND_NONBLOCK) != (ssize_t)sizeof b) {
+        /* No entropy yet: pid and clock still tell processes apart. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = (uint64_t)getpid() << 32 ^ (uint64_t)ts.tv_sec << 30 ^ (uint64_t)ts.tv_nsec;
+        for (int i = 0; i < 16; i++) {
+            x += 0x9e3779b97f4a7c15u; /* splitmix64 steps */
+            uint64_t z = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+            b[i] = (unsigned char)(z ^ (z >> 27));
+        }
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
@@ -65,11 +71,16 @@ void fo_resource_build(struct fo_resource *r, const struct fo_config *cfg)
     char exe[512] = "";
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
+    /* An executable replaced on disk (an upgrade) reads "<path> (deleted)". */
+    size_t len = strlen(exe);
+    if (len > 10 && strcmp(exe + len - 10, " (deleted)") == 0)
+        exe[len - 10] = '\0';
     const char *base = strrchr(exe, '/');
     base = base != NULL ? base + 1 : exe;
 
     char name[sizeof "unknown_service:" + 512];
-    snprintf(name, sizeof name, "unknown_service:%s", base);
+    snprintf(name, sizeof name, base[0] != '\0' ? "unknown_service:%s" : "unknown_service",
+             base);
     set_str(r, "service.name", name);
     for (size_t i = 0; i < cfg->n_resource_attrs; i++)
         set_str(r, cfg->resource_attrs[i].key, cfg->resource_attrs[i].value);
@@ -82,8 +93,10 @@ void fo_resource_build(struct fo_resource *r, const struct fo_config *cfg)
     uuid4(id);
     set_str(r, "service.instance.id", id);
     set_int(r, "process.pid", getpid());
-    set_str(r, "process.executable.name", base);
-    set_str(r, "process.executable.path", exe);
+    if (base[0] != '\0') {
+        set_str(r, "process.executable.name", base);
+        set_str(r, "process.executable.path", exe);
+    }
     char host[256];
     if (gethostname(host, sizeof host) == 0) {
         host[sizeof host - 1] = '\0';
@@ -91,9 +104,11 @@ void fo_resource_build(struct fo_resource *r, const struct fo_config *cfg)
             set_str(r, "host.name", host);
     }
     set_str(r, "telemetry.sdk.name", "feast-otel");
-    /* The semantic conventions have no value for C; "cpp" is the nearest
-     * native-code member of telemetry.sdk.language's list. */
-    set_str(r, "telemetry.sdk.language", "cpp");
+    /* telemetry.sdk.language is required, and its list of well-known values
+     * has no C. The conventions say a listed value must be used only when one
+     * applies and a custom value may be used otherwise: "cpp" would describe
+     * a different SDK, so we say what we are. */
+    set_str(r, "telemetry.sdk.language", "c");
     set_str(r, "telemetry.sdk.version", FO_VERSION);
 }
 
