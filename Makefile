@@ -30,7 +30,7 @@ CFLAGS_COMMON = -std=gnu11 -D_GNU_SOURCE $(OPT) -fPIC -fvisibility=hidden -pthre
                 $(WARN) -I$(BUILD)/gen -I. $(PKG_CFLAGS) -MMD -MP
 # Our own copies of protobuf-c, nghttp2 and zlib are linked in statically and
 # hidden, so they neither leak into the host nor get replaced by the host's.
-STATIC_LIBS = -Wl,-Bstatic -lprotobuf-c -lnghttp2 -lz -Wl,-Bdynamic
+STATIC_LIBS = -Wl,-Bstatic -lprotobuf-c -lz -Wl,-Bdynamic
 LDLIBS_SO = $(STATIC_LIBS) -ldl -lpthread -lm
 
 PROTO_SRC := .deps/otlp-proto
@@ -144,11 +144,11 @@ $(BUILD)/hosts/%: tests/hosts/%.c | $(DEPS_OK)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -o $@ $<
 
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$(BUILD)/gen
+FUZZ_FLAGS := -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. -I$(BUILD)/gen
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) | $(GEN_H)
 	@echo "  FUZZ      $<"
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(filter preload/http1.c preload/feast.c preload/json_scan.c,$(CORE_SRC))
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(filter preload/http1.c preload/feast.c preload/feast_body.c exporter/retry.c,$(CORE_SRC))
 
 unit: $(UNIT_BIN) $(PY_GEN_OK)
 	$(Q)scripts/run-unit $(UNIT_BIN)

@@ -259,6 +259,30 @@ static const char *signal_get(getenv_fn env, const char *signal, const char *wha
     return v;
 }
 
+/* The well-known ports say which protocol the collector speaks there: say
+ * once what to change when the configured protocol is the other one. */
+static void warn_port(const struct fo_otlp_target *t)
+{
+    const char *hp = strstr(t->url, "://");
+    hp = hp != NULL ? hp + 3 : t->url;
+    size_t n = strcspn(hp, "/?#");
+    const char *colon = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (hp[i] == ':' || hp[i] == ']')
+            colon = hp[i] == ':' ? hp + i : NULL;
+    if (colon == NULL)
+        return;
+    size_t pl = (size_t)(hp + n - colon - 1);
+    if (t->protocol == FO_PROTO_HTTP_PROTOBUF && pl == 4 && memcmp(colon + 1, "4317", 4) == 0)
+        fo_log(FO_LOG_ERROR, "port4317", "the OTLP endpoint %s is the OTLP/gRPC port 4317 "
+               "but the protocol is http/protobuf: set OTEL_EXPORTER_OTLP_PROTOCOL=grpc, or "
+               "use port 4318", t->url);
+    else if (t->protocol == FO_PROTO_GRPC && pl == 4 && memcmp(colon + 1, "4318", 4) == 0)
+        fo_log(FO_LOG_ERROR, "port4318", "the OTLP endpoint %s is the OTLP/HTTP port 4318 "
+               "but the protocol is grpc: set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, or "
+               "use port 4317", t->url);
+}
+
 static void load_target(struct fo_otlp_target *t, getenv_fn env, const char *signal,
                         const char *path, int *bad)
 {
@@ -267,19 +291,7 @@ static void load_target(struct fo_otlp_target *t, getenv_fn env, const char *sig
     strcpy(own, "OTEL_EXPORTER_OTLP_");
     strcat(own, signal);
     strcat(own, "ENDPOINT");
-    const char *v = get(env, own);
-    if (v != NULL)
-        plain_url(t->url, sizeof t->url, v);
-    else if ((v = get(env, "OTEL_EXPORTER_OTLP_ENDPOINT")) != NULL)
-        signal_url(t->url, sizeof t->url, v, path);
-    if (t->url[0] == '\0') {
-        fo_log(FO_LOG_ERROR, "OTEL_EXPORTER_OTLP_ENDPOINT",
-               "the OTLP endpoint is too long (at most %d bytes); using the default",
-               FO_CFG_URL_MAX - 16);
-        signal_url(t->url, sizeof t->url, "http://localhost:4318", path);
-        (*bad)++;
-    }
-
+    const char *v;
     v = signal_get(env, signal, "_TIMEOUT", &used);
     if (v != NULL) {
         char *end;
@@ -304,6 +316,31 @@ static void load_target(struct fo_otlp_target *t, getenv_fn env, const char *sig
             (*bad)++;
         }
     }
+
+    /* OTLP/HTTP appends the signal's path to the general endpoint; OTLP/gRPC
+     * names the method itself and uses every endpoint as it is. */
+    int grpc = t->protocol == FO_PROTO_GRPC;
+    const char *base = grpc ? "http://localhost:4317" : "http://localhost:4318";
+    if (grpc)
+        plain_url(t->url, sizeof t->url, base);
+    v = get(env, own);
+    if (v != NULL)
+        plain_url(t->url, sizeof t->url, v);
+    else if ((v = get(env, "OTEL_EXPORTER_OTLP_ENDPOINT")) != NULL && grpc)
+        plain_url(t->url, sizeof t->url, v);
+    else if (v != NULL)
+        signal_url(t->url, sizeof t->url, v, path);
+    if (t->url[0] == '\0') {
+        fo_log(FO_LOG_ERROR, "OTEL_EXPORTER_OTLP_ENDPOINT",
+               "the OTLP endpoint is too long (at most %d bytes); using the default",
+               FO_CFG_URL_MAX - 16);
+        if (grpc)
+            plain_url(t->url, sizeof t->url, base);
+        else
+            signal_url(t->url, sizeof t->url, base, path);
+        (*bad)++;
+    }
+    warn_port(t);
 
     v = signal_get(env, signal, "_COMPRESSION", &used);
     if (v != NULL) {

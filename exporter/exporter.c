@@ -35,10 +35,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "delivery.h"
 #include "log.h"
 #include "metrics.h"
 #include "otlp_encode.h"
-#include "otlp_http.h"
 #include "preload/feast.h"
 #include "preload/real.h"
 #include "procstat.h"
@@ -54,6 +54,7 @@ static struct fo_config cfg;
 static _Atomic int started;
 static _Atomic int stop_requested;
 static _Atomic int thread_done;
+static _Atomic uint64_t exit_deadline_ns; /* set by the shutdown: the flush ends by then */
 static pthread_t thread;
 
 struct state {
@@ -61,8 +62,10 @@ struct state {
     struct fo_metrics *metrics;
     struct fo_span *queue;
     size_t queue_len;
-    struct fo_http_client traces_client;
-    struct fo_http_client metrics_client;
+    struct fo_delivery traces;
+    struct fo_delivery metrics_out;
+    int exporting;          /* an export is in progress (drain must not start one) */
+    uint64_t exit_deadline_ns; /* set once stopping: nothing may run past it */
     struct fo_buf buf;
     struct fo_proc_sample sample;
     uint64_t next_sample_ns;
@@ -276,25 +279,31 @@ static uint64_t deadline_after(uint32_t ms)
     return mono_ns() + (uint64_t)ms * 1000000u;
 }
 
-/* Posts one encoded request; returns 0 when the collector accepted it. */
-static int post(struct fo_http_client *c, const struct fo_otlp_target *t,
-                const struct fo_buf *b, uint32_t timeout_ms, const char *what)
+static void drain(struct state *st);
+
+/* Between export attempts: keep taking records from the host (counted in
+ * the metrics; spans queue up to the limit) until until_ns. */
+static void wait_draining(void *ctx, uint64_t until_ns)
 {
-    int status = 0;
-    int rc = fo_http_client_post(c, t->headers, t->n_headers, "application/x-protobuf",
-                                 b->data, b->len, deadline_after(timeout_ms), &status,
-                                 NULL, 0);
-    if (rc != 0) {
-        fo_log(FO_LOG_WARN, what, "exporting %s to %s failed: %s", what, t->url,
-               strerror(-rc));
-        return rc;
+    struct state *st = ctx;
+    for (;;) {
+        drain(st);
+        uint64_t now = mono_ns();
+        if (now >= until_ns)
+            return;
+        uint64_t left = until_ns - now;
+        struct timespec ts = {0, (long)(left < POLL_MS * 1000000u ? left : POLL_MS * 1000000u)};
+        nanosleep(&ts, NULL);
     }
-    if (status < 200 || status > 299) {
-        fo_log(FO_LOG_WARN, what, "exporting %s to %s failed: HTTP status %d", what,
-               t->url, status);
-        return -EPROTO;
-    }
-    return 0;
+}
+
+/* The deadline of one export: its timeout, and never past the exit deadline. */
+static uint64_t export_deadline(const struct state *st, uint32_t timeout_ms)
+{
+    uint64_t d = deadline_after(timeout_ms);
+    if (st->exit_deadline_ns != 0 && st->exit_deadline_ns < d)
+        d = st->exit_deadline_ns;
+    return d;
 }
 
 static void export_spans(struct state *st, int everything)
@@ -312,12 +321,25 @@ static void export_spans(struct state *st, int everything)
             uint32_t timeout = cfg.traces.timeout_ms < cfg.bsp_export_timeout_ms
                                    ? cfg.traces.timeout_ms
                                    : cfg.bsp_export_timeout_ms;
-            if (rc == 0)
-                rc = post(&st->traces_client, &cfg.traces, &st->buf, timeout, "traces");
-            if (rc == 0)
-                st->self.spans_exported += n;
-            else
+            struct fo_delivery_outcome o = {.status = FO_NOT_DELIVERED};
+            if (rc == 0) {
+                st->exporting = 1;
+                fo_delivery_send(&st->traces, st->buf.data, st->buf.len,
+                                 export_deadline(st, timeout), wait_draining, st, &o);
+                st->exporting = 0;
+            } else {
+                fo_log(FO_LOG_ERROR, "loss", "cannot encode %zu spans: %s; dropped", n,
+                       strerror(-rc));
+            }
+            if (o.status == FO_DELIVERED) {
+                uint64_t rejected = o.rejected > (int64_t)n ? n : (uint64_t)o.rejected;
+                st->self.spans_exported += n - rejected;
+                st->self.spans_rejected += rejected;
+            } else if (o.status == FO_REFUSED) {
+                st->self.spans_rejected += n;
+            } else {
                 st->self.spans_export_failed += n;
+            }
         }
         memmove(st->queue, st->queue + n, (st->queue_len - n) * sizeof *st->queue);
         st->queue_len -= n;
@@ -347,9 +369,18 @@ static void export_metrics(struct state *st)
     uint32_t timeout = cfg.metrics.timeout_ms < cfg.metric_export_timeout_ms
                            ? cfg.metrics.timeout_ms
                            : cfg.metric_export_timeout_ms;
-    if (rc == 0)
-        rc = post(&st->metrics_client, &cfg.metrics, &st->buf, timeout, "metrics");
-    if (rc != 0)
+    struct fo_delivery_outcome o = {.status = FO_NOT_DELIVERED};
+    if (rc == 0) {
+        st->exporting = 1;
+        fo_delivery_send(&st->metrics_out, st->buf.data, st->buf.len,
+                         export_deadline(st, timeout), wait_draining, st, &o);
+        st->exporting = 0;
+    }
+    if (o.status == FO_DELIVERED)
+        st->self.metric_points_rejected += o.rejected > 0 ? (uint64_t)o.rejected : 0;
+    else if (o.status == FO_REFUSED)
+        st->self.metric_exports_rejected++;
+    else
         st->self.metric_exports_failed++;
 }
 
@@ -367,27 +398,29 @@ static void drain(struct state *st)
             continue;
         if (st->queue_len == cfg.bsp_max_queue_size) {
             st->self.spans_dropped_queue++;
-            fo_log(FO_LOG_WARN, "queue", "span queue full (%u): dropping spans",
-                   cfg.bsp_max_queue_size);
+            fo_log(FO_LOG_ERROR, "loss", "span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%u): "
+                   "dropping spans", cfg.bsp_max_queue_size);
             continue;
         }
         st->queue[st->queue_len++] = span;
-        if (st->queue_len >= cfg.bsp_max_export_batch_size)
+        if (st->queue_len >= cfg.bsp_max_export_batch_size && !st->exporting)
             export_spans(st, 0);
     }
 }
 
-/* Prepares one signal's OTLP client; a URL it cannot use turns that
- * signal's OTLP export off, with one line that says why. */
-static void init_client(struct fo_http_client *c, const struct fo_otlp_target *t,
-                        unsigned *exporters, const char *signal)
+/* Prepares one signal's OTLP delivery; an endpoint it cannot use turns
+ * that signal's OTLP export off, with one line that says why. */
+static void init_delivery(struct state *st, struct fo_delivery *d,
+                          const struct fo_otlp_target *t, enum fo_signal signal,
+                          unsigned *exporters, const char *name)
 {
     if (!(*exporters & FO_EXPORTER_OTLP))
         return;
-    int rc = fo_http_client_init(c, t->url);
+    int rc = fo_delivery_init(d, t, signal, next_random(st->rng));
     if (rc != 0) {
-        fo_log(FO_LOG_ERROR, signal, "cannot export %s to %s: %s", signal, t->url,
-               strerror(-rc));
+        fo_log(FO_LOG_ERROR, name, "cannot export %s to %s: %s", name, t->url,
+               rc == -ENOSYS ? "OTLP/gRPC needs libnghttp2.so.14 (Debian: libnghttp2-14)"
+                             : strerror(-rc));
         *exporters &= ~(unsigned)FO_EXPORTER_OTLP;
     }
 }
@@ -397,23 +430,21 @@ static int state_init(struct state *st)
     memset(st, 0, sizeof *st);
     /* Zeroed clients would "own" fd 0: closing them at exit would close the
      * host's stdin. They own nothing until initialised. */
-    st->traces_client.fd = -1;
-    st->metrics_client.fd = -1;
+    st->traces.http.fd = st->traces.grpc.fd = -1;
+    st->metrics_out.http.fd = st->metrics_out.grpc.fd = -1;
     seed_random(st->rng);
     fo_resource_build(&st->resource, &cfg);
     st->metrics = fo_metrics_new();
     st->queue = calloc(cfg.bsp_max_queue_size, sizeof *st->queue);
     if (st->metrics == NULL || st->queue == NULL)
         return -ENOMEM;
-    if (cfg.traces.protocol == FO_PROTO_GRPC || cfg.metrics.protocol == FO_PROTO_GRPC)
-        fo_log(FO_LOG_ERROR, "grpc", "OTLP/gRPC is not supported yet: exporting with "
-               "http/protobuf to %s and %s (point OTEL_EXPORTER_OTLP_ENDPOINT at port 4318)",
-               cfg.traces.url, cfg.metrics.url);
     if (cfg.metrics_exporters & (FO_EXPORTER_PROMETHEUS | FO_EXPORTER_CONSOLE))
         fo_log(FO_LOG_ERROR, "metrics_exporter", "OTEL_METRICS_EXPORTER: the prometheus and "
                "console metric exporters are not supported yet; only otlp exports metrics");
-    init_client(&st->traces_client, &cfg.traces, &cfg.traces_exporters, "traces");
-    init_client(&st->metrics_client, &cfg.metrics, &cfg.metrics_exporters, "metrics");
+    init_delivery(st, &st->traces, &cfg.traces, FO_SIGNAL_TRACES, &cfg.traces_exporters,
+                  "traces");
+    init_delivery(st, &st->metrics_out, &cfg.metrics, FO_SIGNAL_METRICS,
+                  &cfg.metrics_exporters, "metrics");
     st->start_unix_ns = clock_ns(CLOCK_REALTIME);
     take_sample(st);
     st->next_span_export_ns = deadline_after(cfg.bsp_schedule_delay_ms);
@@ -433,6 +464,8 @@ static void *run(void *arg)
     }
     for (;;) {
         int stopping = atomic_load(&stop_requested);
+        if (stopping)
+            st->exit_deadline_ns = atomic_load(&exit_deadline_ns);
         drain(st);
         uint64_t now = mono_ns();
         if (now >= st->next_sample_ns)
@@ -449,8 +482,8 @@ static void *run(void *arg)
         struct timespec ts = {0, POLL_MS * 1000000L};
         nanosleep(&ts, NULL);
     }
-    fo_http_client_close(&st->traces_client);
-    fo_http_client_close(&st->metrics_client);
+    fo_delivery_close(&st->traces);
+    fo_delivery_close(&st->metrics_out);
     atomic_store(&thread_done, 1);
     /* The state is left to the process: the thread ends only at exit. */
     return NULL;
@@ -482,13 +515,17 @@ void fo_exporter_shutdown(void)
            !atomic_load(&started) ? "not started" : atomic_load(&thread_done) ? "ended" : "running");
     if (!atomic_load(&started) || atomic_load(&thread_done))
         return;
-    atomic_store(&stop_requested, 1);
     uint32_t ms = cfg.traces.timeout_ms > cfg.metrics.timeout_ms ? cfg.traces.timeout_ms
                                                                   : cfg.metrics.timeout_ms;
+    /* The thread's own flush ends a little before the join gives up, so the
+     * last export is not cut off; the join itself never waits past ms. */
+    uint64_t margin = ms > 200 ? 20000000u : 0;
+    atomic_store(&exit_deadline_ns, mono_ns() + (uint64_t)ms * 1000000u - margin);
+    atomic_store(&stop_requested, 1);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += ms / 1000;
-    deadline.tv_nsec += (long)(ms % 1000) * 1000000L + 100 * 1000000L;
+    deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
@@ -508,6 +545,7 @@ static void atfork_child(void)
     atomic_store(&started, 0);
     atomic_store(&stop_requested, 0);
     atomic_store(&thread_done, 0);
+    atomic_store(&exit_deadline_ns, 0);
     fo_ring_reset(&fo_records);
 }
 

@@ -402,17 +402,20 @@ static Metric *gauge(const char *name, const char *unit, const char *desc, Numbe
 
 /* A cumulative sum of the n points in p (n <= 2); NULL when any point is
  * NULL or out of memory. */
-static Metric *sum(const char *name, const char *unit, const char *desc, int monotonic,
-                   size_t n, NumberDataPoint *a, NumberDataPoint *b)
+/* A sum of n points (at most 3: a, b, c in order). */
+static Metric *sum3(const char *name, const char *unit, const char *desc, int monotonic,
+                    size_t n, NumberDataPoint *a, NumberDataPoint *b, NumberDataPoint *c)
 {
     Metric *m = new_metric(name, unit, desc);
     Opentelemetry__Proto__Metrics__V1__Sum *s = ALLOC(Opentelemetry__Proto__Metrics__V1__Sum);
-    NumberDataPoint **pts = ALLOC_N(NumberDataPoint *, 2);
-    if (m == NULL || s == NULL || pts == NULL || a == NULL || (n == 2 && b == NULL))
+    NumberDataPoint **pts = ALLOC_N(NumberDataPoint *, 3);
+    if (m == NULL || s == NULL || pts == NULL || a == NULL || (n >= 2 && b == NULL) ||
+        (n == 3 && c == NULL))
         return NULL;
     opentelemetry__proto__metrics__v1__sum__init(s);
     pts[0] = a;
     pts[1] = b;
+    pts[2] = c;
     s->n_data_points = n;
     s->data_points = pts;
     s->aggregation_temporality = CUMULATIVE;
@@ -420,6 +423,12 @@ static Metric *sum(const char *name, const char *unit, const char *desc, int mon
     m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
     m->sum = s;
     return m;
+}
+
+static Metric *sum(const char *name, const char *unit, const char *desc, int monotonic,
+                   size_t n, NumberDataPoint *a, NumberDataPoint *b)
+{
+    return sum3(name, unit, desc, monotonic, n, a, b, NULL);
 }
 
 static HistogramDataPoint *histogram_point(const struct fo_http_series *s, uint64_t start,
@@ -525,16 +534,24 @@ static size_t self_metrics(Metric **list, const struct fo_self_stats *self, uint
                     with_attr(int_point(self->records_dropped_ring, start, now), "reason",
                               "ring_full"),
                     NULL);
-    list[n++] = sum("feast_otel.spans.dropped", "{span}", "Spans lost, by cause.", 1, 2,
-                    with_attr(int_point(self->spans_dropped_queue, start, now), "reason",
-                              "queue_full"),
-                    with_attr(int_point(self->spans_export_failed, start, now), "reason",
-                              "export_failed"));
+    list[n++] = sum3("feast_otel.spans.dropped", "{span}", "Spans lost, by cause.", 1, 3,
+                     with_attr(int_point(self->spans_dropped_queue, start, now), "reason",
+                               "queue_full"),
+                     with_attr(int_point(self->spans_export_failed, start, now), "reason",
+                               "export_failed"),
+                     with_attr(int_point(self->spans_rejected, start, now), "reason",
+                               "rejected"));
     list[n++] = sum("feast_otel.spans.exported", "{span}", "Spans the collector accepted.", 1,
                     1, int_point(self->spans_exported, start, now), NULL);
     list[n++] = sum("feast_otel.metric_exports.failed", "{export}",
-                    "Metric exports that failed.", 1, 1,
-                    int_point(self->metric_exports_failed, start, now), NULL);
+                    "Metric exports the collector did not take, by cause.", 1, 2,
+                    with_attr(int_point(self->metric_exports_failed, start, now), "reason",
+                              "export_failed"),
+                    with_attr(int_point(self->metric_exports_rejected, start, now), "reason",
+                              "rejected"));
+    list[n++] = sum("feast_otel.metric_points.rejected", "{data_point}",
+                    "Data points a partial success rejected.", 1, 1,
+                    int_point(self->metric_points_rejected, start, now), NULL);
     return n;
 }
 

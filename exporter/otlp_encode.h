@@ -24,9 +24,12 @@
 struct fo_self_stats {
     uint64_t records_dropped_ring;  /* ring full on a host thread */
     uint64_t spans_dropped_queue;   /* span queue full */
-    uint64_t spans_export_failed;   /* in batches the collector did not take */
-    uint64_t spans_exported;
-    uint64_t metric_exports_failed;
+    uint64_t spans_export_failed;   /* batches not delivered before their deadline */
+    uint64_t spans_rejected;        /* refused by the collector, or by a partial success */
+    uint64_t spans_exported;        /* accepted by the collector */
+    uint64_t metric_exports_failed; /* not delivered before their deadline */
+    uint64_t metric_exports_rejected; /* refused by the collector */
+    uint64_t metric_points_rejected;  /* rejected by a partial success */
 };
 
 /*
@@ -57,7 +60,8 @@ int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spa
  *   process.memory.virtual, process.thread.count (left out when ps is NULL
  *   or a failed, zeroed sample);
  * - from self: feast_otel.records.dropped, feast_otel.spans.dropped,
- *   feast_otel.spans.exported, feast_otel.metric_exports.failed.
+ *   feast_otel.spans.exported, feast_otel.metric_exports.failed,
+ *   feast_otel.metric_points.rejected.
  * Cumulative sums other than the histogram start at start_unix_ns. All
  * pointers are only read during the call. Returns 0, or -ENOMEM (out then
  * holds what it held before).

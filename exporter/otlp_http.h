@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "retry.h"
 
 struct fo_http_client {
     int fd; /* -1 when not connected */
@@ -27,18 +28,17 @@ struct fo_http_client {
 int fo_http_client_init(struct fo_http_client *c, const char *url);
 
 /*
- * POSTs body (len bytes) with content_type and the extra headers, and reads
- * the whole response, all before deadline_ns (CLOCK_MONOTONIC). Reuses the
- * open connection when there is one (reconnecting once if the server had
- * closed it). Returns 0 with *status_out set when a response was read, or
- * -ETIMEDOUT, -ECONNREFUSED, -ECONNRESET, -EPROTO (unparseable response) or
- * another -errno. When retry_after is not NULL it receives the Retry-After
- * header value ("" when absent), truncated to retry_after_cap - 1 bytes.
+ * POSTs body (len bytes, already gzip-compressed when gzip is set) with
+ * content_type and the extra headers, and reads the whole response, all
+ * before deadline_ns (CLOCK_MONOTONIC). Reuses the open connection when
+ * there is one (reconnecting once if the server had closed it). Fills out:
+ * rc 0 with http_status, retry_after_ms and the body (truncated) when a
+ * response was read, else rc -ETIMEDOUT, -ECONNREFUSED, -ECONNRESET,
+ * -EPROTO (unparseable response) or another -errno. Returns out->rc.
  */
 int fo_http_client_post(struct fo_http_client *c, const struct fo_kv *headers,
-                        size_t n_headers, const char *content_type, const void *body,
-                        size_t len, uint64_t deadline_ns, int *status_out, char *retry_after,
-                        size_t retry_after_cap);
+                        size_t n_headers, const char *content_type, int gzip, const void *body,
+                        size_t len, uint64_t deadline_ns, struct fo_export_result *out);
 
 /* Closes the connection, if any. The client can be used again. */
 void fo_http_client_close(struct fo_http_client *c);

@@ -241,3 +241,61 @@ Test(config, log_level)
     cr_assert_eq(load(b), 1);
     cr_assert_eq(fo_log_level, FO_LOG_ERROR);
 }
+
+Test(config, grpc_uses_endpoints_as_they_are)
+{
+    const char *dflt[] = {"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", NULL};
+    cr_assert_eq(load(dflt), 0);
+    cr_assert_str_eq(cfg.traces.url, "http://localhost:4317");
+    cr_assert_str_eq(cfg.metrics.url, "http://localhost:4317");
+    /* The Feast chart's example: no scheme, the gRPC port. */
+    const char *chart[] = {"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+                           "OTEL_EXPORTER_OTLP_ENDPOINT=otel-collector.default.svc.cluster.local:4317",
+                           NULL};
+    cr_assert_eq(load_captured(chart), 0);
+    cr_assert_str_eq(cfg.traces.url, "http://otel-collector.default.svc.cluster.local:4317");
+    cr_assert_str_eq(cfg.metrics.url, "http://otel-collector.default.svc.cluster.local:4317");
+    cr_assert_str_eq(captured, "", "the right port for the protocol: no warning");
+    const char *mixed[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4317/",
+                           "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=grpc",
+                           "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://c:4318/v1/traces", NULL};
+    load(mixed);
+    cr_assert_str_eq(cfg.metrics.url, "http://c:4317/");
+    cr_assert_str_eq(cfg.traces.url, "http://c:4318/v1/traces");
+}
+
+Test(config, http_protobuf_to_the_grpc_port_says_what_to_change)
+{
+    const char *env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=otel-collector.default.svc.cluster.local:4317",
+                         NULL};
+    cr_assert_eq(load_captured(env), 0);
+    cr_assert_eq(count_lines(captured), 1, "one line for both signals: %s", captured);
+    cr_assert_not_null(strstr(captured, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc"));
+    cr_assert_not_null(strstr(captured, "4318"));
+}
+
+Test(config, grpc_to_the_http_port_says_what_to_change)
+{
+    const char *env[] = {"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+                         "OTEL_EXPORTER_OTLP_ENDPOINT=http://[::1]:4318", NULL};
+    cr_assert_eq(load_captured(env), 0);
+    cr_assert_eq(count_lines(captured), 1, "%s", captured);
+    cr_assert_not_null(strstr(captured, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"));
+    const char *fine[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=http://[::1]:4318", NULL};
+    cr_assert_eq(load(fine), 0);
+    cr_assert_str_eq(cfg.traces.url, "http://[::1]:4318/v1/traces");
+}
+
+Test(config, header_list_edge_cases)
+{
+    /* Whitespace around keys and values is trimmed; '=' may appear in a
+     * value; percent-encoded bytes are decoded once. */
+    const char *env[] = {"OTEL_EXPORTER_OTLP_HEADERS=\tAuthorization = Basic%20dXNlcjpwYXNz%3D ,"
+                         "k2=%2541",
+                         NULL};
+    cr_assert_eq(load(env), 0);
+    cr_assert_eq(cfg.traces.n_headers, 2);
+    cr_assert_str_eq(cfg.traces.headers[0].key, "Authorization");
+    cr_assert_str_eq(cfg.traces.headers[0].value, "Basic dXNlcjpwYXNz=");
+    cr_assert_str_eq(cfg.traces.headers[1].value, "%41", "decoded once, not twice");
+}

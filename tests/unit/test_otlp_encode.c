@@ -442,8 +442,9 @@ Test(encode, every_metric_field_through_protobuf_c)
 {
     struct fo_metrics *m = metrics_with_requests();
     struct fo_self_stats self = {.records_dropped_ring = 4, .spans_dropped_queue = 5,
-                                 .spans_export_failed = 6, .spans_exported = 9,
-                                 .metric_exports_failed = 2};
+                                 .spans_export_failed = 6, .spans_rejected = 3,
+                                 .spans_exported = 9, .metric_exports_failed = 2,
+                                 .metric_exports_rejected = 1, .metric_points_rejected = 8};
     struct fo_buf out = {0};
     cr_assert_eq(fo_otlp_encode_metrics(&res, m, &sample, &self, 7, 9000, &out), 0);
     MetricsReq *req =
@@ -455,7 +456,7 @@ Test(encode, every_metric_field_through_protobuf_c)
     Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = req->resource_metrics[0]->scope_metrics[0];
     expect_resource(req->resource_metrics[0]->resource->attributes,
                     req->resource_metrics[0]->resource->n_attributes, sm->scope);
-    cr_assert_eq(sm->n_metrics, 11);
+    cr_assert_eq(sm->n_metrics, 12);
 
     const Metric *h = metric(req, "http.server.request.duration");
     cr_assert_str_eq(h->unit, "s");
@@ -522,13 +523,18 @@ Test(encode, every_metric_field_through_protobuf_c)
     expect_sum(rd, "{record}", 1, 1);
     cr_assert_eq(point_with(rd, "reason", "ring_full")->as_int, 4);
     const Metric *sd = metric(req, "feast_otel.spans.dropped");
-    expect_sum(sd, "{span}", 1, 2);
+    expect_sum(sd, "{span}", 1, 3);
     cr_assert_eq(point_with(sd, "reason", "queue_full")->as_int, 5);
     cr_assert_eq(point_with(sd, "reason", "export_failed")->as_int, 6);
+    cr_assert_eq(point_with(sd, "reason", "rejected")->as_int, 3);
     expect_sum(metric(req, "feast_otel.spans.exported"), "{span}", 1, 1);
     cr_assert_eq(only_point(metric(req, "feast_otel.spans.exported"))->as_int, 9);
-    expect_sum(metric(req, "feast_otel.metric_exports.failed"), "{export}", 1, 1);
-    cr_assert_eq(only_point(metric(req, "feast_otel.metric_exports.failed"))->as_int, 2);
+    const Metric *mf = metric(req, "feast_otel.metric_exports.failed");
+    expect_sum(mf, "{export}", 1, 2);
+    cr_assert_eq(point_with(mf, "reason", "export_failed")->as_int, 2);
+    cr_assert_eq(point_with(mf, "reason", "rejected")->as_int, 1);
+    expect_sum(metric(req, "feast_otel.metric_points.rejected"), "{data_point}", 1, 1);
+    cr_assert_eq(only_point(metric(req, "feast_otel.metric_points.rejected"))->as_int, 8);
 
     opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
         req, NULL);
@@ -547,7 +553,7 @@ Test(encode, no_requests_and_no_sample_leave_those_metrics_out)
         opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
             NULL, out.len, out.data);
     Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = req->resource_metrics[0]->scope_metrics[0];
-    cr_assert_eq(sm->n_metrics, 4, "only the library's own counters");
+    cr_assert_eq(sm->n_metrics, 5, "only the library's own counters");
     for (size_t i = 0; i < sm->n_metrics; i++)
         cr_assert_eq(strncmp(sm->metrics[i]->name, "feast_otel.", 11), 0);
     opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(

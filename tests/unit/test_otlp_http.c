@@ -96,6 +96,8 @@ static void start(const char *const *script)
     pthread_create(&srv.thread, NULL, serve, &srv);
 }
 
+static struct fo_export_result result;
+
 static int post(struct fo_http_client *c, int *status, uint32_t timeout_ms)
 {
     struct fo_kv h[1] = {{"x-api-key", "k1"}};
@@ -103,8 +105,10 @@ static int post(struct fo_http_client *c, int *status, uint32_t timeout_ms)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t deadline = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
                         (uint64_t)timeout_ms * 1000000u;
-    return fo_http_client_post(c, h, 1, "application/x-protobuf", "BODY", 4, deadline, status,
-                               NULL, 0);
+    int rc = fo_http_client_post(c, h, 1, "application/x-protobuf", 0, "BODY", 4, deadline,
+                                 &result);
+    *status = result.http_status;
+    return rc;
 }
 
 static void client_for(struct fo_http_client *c, const char *path)
@@ -151,14 +155,17 @@ Test(otlp_http, request_bytes_and_keep_alive_reuse)
     cr_assert_not_null(strstr(srv.last_request, "\r\n\r\nBODY"));
     cr_assert_eq(post(&c, &status, 2000), 0);
     cr_assert_eq(status, 200);
-    char ra[16];
+    cr_assert_eq(result.body_len, 3, "the chunked body is kept");
+    cr_assert_eq(memcmp(result.body, "abc", 3), 0);
+    cr_assert_eq(result.retry_after_ms, -1);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    cr_assert_eq(fo_http_client_post(&c, NULL, 0, "application/x-protobuf", "B", 1,
-                                     (uint64_t)ts.tv_sec * 1000000000u + 2000000000u, &status,
-                                     ra, sizeof ra), 0);
-    cr_assert_eq(status, 503);
-    cr_assert_str_eq(ra, "7");
+    cr_assert_eq(fo_http_client_post(&c, NULL, 0, "application/x-protobuf", 1, "B", 1,
+                                     (uint64_t)ts.tv_sec * 1000000000u + 2000000000u, &result),
+                 0);
+    cr_assert_eq(result.http_status, 503);
+    cr_assert_eq(result.retry_after_ms, 7000);
+    cr_assert_not_null(strstr(srv.last_request, "Content-Encoding: gzip\r\n"));
     cr_assert_eq(srv.accepts, 1, "one connection for three exports");
     fo_http_client_close(&c);
     pthread_join(srv.thread, NULL);
@@ -189,6 +196,8 @@ Test(otlp_http, close_delimited_response_is_read_to_the_end)
     int status = 0;
     cr_assert_eq(post(&c, &status, 2000), 0);
     cr_assert_eq(status, 200);
+    cr_assert_eq(result.body_len, 11);
+    cr_assert_eq(memcmp(result.body, "until-close", 11), 0);
     cr_assert_eq(c.fd, -1, "not reused");
     pthread_join(srv.thread, NULL);
 }
@@ -235,5 +244,27 @@ Test(otlp_http, a_server_that_never_answers_hits_the_deadline)
     uint64_t took = mono_ms() - t0;
     cr_assert_geq(took, 290);
     cr_assert_lt(took, 1500);
+    pthread_join(srv.thread, NULL);
+}
+
+Test(otlp_http, a_long_body_is_kept_truncated)
+{
+    static char reply[FO_RESULT_BODY_MAX + 200];
+    int n = snprintf(reply, sizeof reply, "HTTP/1.1 400 Bad\r\nContent-Length: %d\r\n\r\n",
+                     FO_RESULT_BODY_MAX + 100);
+    memset(reply + n, 'x', FO_RESULT_BODY_MAX + 100);
+    reply[n + FO_RESULT_BODY_MAX + 100] = '\0';
+    const char *script[] = {reply, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", NULL};
+    start(script);
+    struct fo_http_client c;
+    client_for(&c, "/");
+    int status;
+    cr_assert_eq(post(&c, &status, 2000), 0);
+    cr_assert_eq(status, 400);
+    cr_assert_eq(result.body_len, FO_RESULT_BODY_MAX);
+    cr_assert(result.body_truncated);
+    cr_assert_eq(post(&c, &status, 2000), 0, "the whole body was read: the connection is reusable");
+    cr_assert_eq(srv.accepts, 1);
+    fo_http_client_close(&c);
     pthread_join(srv.thread, NULL);
 }

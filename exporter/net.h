@@ -1,0 +1,39 @@
+/*
+ * net.h - blocking-with-deadline socket helpers for the exporter's
+ * transports. Every call uses the real libc functions (never our hooks) and
+ * gives up at a CLOCK_MONOTONIC deadline.
+ */
+#ifndef FO_NET_H
+#define FO_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Monotonic time in nanoseconds. */
+uint64_t fo_net_now_ns(void);
+
+/*
+ * Splits "host[:port]" or "[v6]:port" (hostport, NUL-terminated) into host
+ * and port; default_port when none is given. Returns 0 or -EINVAL.
+ */
+int fo_net_split_hostport(const char *hostport, const char *default_port, char *host,
+                          size_t host_cap, char *port, size_t port_cap);
+
+/*
+ * Connects a non-blocking TCP socket to host:port before the deadline.
+ * Returns the fd, or -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH (name not
+ * resolved) or another -errno.
+ */
+int fo_net_connect(const char *host, const char *port, uint64_t deadline_ns);
+
+/* Waits until fd is ready for events (POLLIN/POLLOUT): 0 or -ETIMEDOUT. */
+int fo_net_wait(int fd, short events, uint64_t deadline_ns);
+
+/* Sends all n bytes: 0, -ETIMEDOUT, or -errno (-ECONNRESET on a closed peer). */
+int fo_net_send_all(int fd, const void *p, size_t n, uint64_t deadline_ns);
+
+/* Receives some bytes (0 at end of stream), waiting until the deadline. */
+ssize_t fo_net_recv_some(int fd, void *b, size_t n, uint64_t deadline_ns);
+
+#endif
