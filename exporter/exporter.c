@@ -38,6 +38,7 @@
 #include "delivery.h"
 #include "log.h"
 #include "metrics.h"
+#include "net.h"
 #include "otlp_encode.h"
 #include "preload/feast.h"
 #include "preload/real.h"
@@ -281,6 +282,12 @@ static uint64_t deadline_after(uint32_t ms)
 
 static void drain(struct state *st);
 
+/* While a transport waits for the collector. */
+static void drain_idle(void *ctx)
+{
+    drain(ctx);
+}
+
 /* Between export attempts: keep taking records from the host (counted in
  * the metrics; spans queue up to the limit) until until_ns. */
 static void wait_draining(void *ctx, uint64_t until_ns)
@@ -446,6 +453,8 @@ static int state_init(struct state *st)
     init_delivery(st, &st->metrics_out, &cfg.metrics, FO_SIGNAL_METRICS,
                   &cfg.metrics_exporters, "metrics");
     st->start_unix_ns = clock_ns(CLOCK_REALTIME);
+    fo_net_idle_ctx = st;
+    fo_net_idle = drain_idle;
     take_sample(st);
     st->next_span_export_ns = deadline_after(cfg.bsp_schedule_delay_ms);
     st->next_metric_export_ns = deadline_after(cfg.metric_export_interval_ms);

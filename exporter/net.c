@@ -61,18 +61,26 @@ static int ms_left(uint64_t deadline_ns)
     return ms > 600000 ? 600000 : (int)ms;
 }
 
+void (*fo_net_idle)(void *ctx);
+void *fo_net_idle_ctx;
+
 int fo_net_wait(int fd, short events, uint64_t deadline_ns)
 {
     for (;;) {
         int ms = ms_left(deadline_ns);
         if (ms < 0)
             return -ETIMEDOUT;
+        if (fo_net_idle != NULL && ms > FO_NET_IDLE_MS)
+            ms = FO_NET_IDLE_MS;
         struct pollfd p = {fd, events, 0};
         int r = poll(&p, 1, ms);
         if (r > 0)
             return 0;
-        if (r == 0)
+        if (r == 0) {
+            if (fo_net_idle != NULL)
+                fo_net_idle(fo_net_idle_ctx);
             continue;
+        }
         if (errno != EINTR)
             return -errno;
     }

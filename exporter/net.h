@@ -27,6 +27,14 @@ int fo_net_split_hostport(const char *hostport, const char *default_port, char *
  */
 int fo_net_connect(const char *host, const char *port, uint64_t deadline_ns);
 
+/*
+ * Called every FO_NET_IDLE_MS while a wait goes on, when set: the exporter
+ * keeps taking records from the host while the collector is slow.
+ */
+#define FO_NET_IDLE_MS 10
+extern void (*fo_net_idle)(void *ctx);
+extern void *fo_net_idle_ctx;
+
 /* Waits until fd is ready for events (POLLIN/POLLOUT): 0 or -ETIMEDOUT. */
 int fo_net_wait(int fd, short events, uint64_t deadline_ns);
 
