@@ -313,12 +313,18 @@ static uint64_t export_deadline(const struct state *st, uint32_t timeout_ms)
     return d;
 }
 
+/* Exports the spans queued at entry (not those that arrive meanwhile, so a
+ * busy host cannot keep the thread from its metric exports). */
 static void export_spans(struct state *st, int everything)
 {
     size_t batch = cfg.bsp_max_export_batch_size;
-    while (st->queue_len > 0 && (everything || st->queue_len >= batch ||
-                                 mono_ns() >= st->next_span_export_ns)) {
+    size_t budget = st->queue_len;
+    while (st->queue_len > 0 && budget > 0 &&
+           (everything || st->queue_len >= batch || mono_ns() >= st->next_span_export_ns)) {
         size_t n = st->queue_len < batch ? st->queue_len : batch;
+        if (n > budget)
+            n = budget;
+        budget -= n;
         if (cfg.traces_exporters & FO_EXPORTER_CONSOLE)
             for (size_t i = 0; i < n; i++)
                 console_span(&st->queue[i]);

@@ -195,7 +195,10 @@ def send_hostile(port, name):
                 s.sendall(HOSTILE[name])
             except OSError:
                 pass
-        s.shutdown(socket.SHUT_WR)
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:  # the server already answered and reset the connection
+            pass
         out = b""
         while True:
             try:
