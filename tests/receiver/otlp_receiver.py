@@ -157,6 +157,7 @@ class Receiver:
         self.compressed = []  # per accepted request: sent compressed? (HTTP)
         self.grpc_compressed = []  # per gRPC message sent: compressed flag
         self.attempts = {}    # path -> exports that reached the backend
+        self.attempt_log = []  # (path, monotonic time) of each of them
         self.connections = 0  # connections accepted by the front
         self.errors = []
         self.on_request = None  # called with (path, message) after recording
@@ -174,6 +175,7 @@ class Receiver:
     def _attempt(self, path):
         with self.lock:
             self.attempts[path] = self.attempts.get(path, 0) + 1
+            self.attempt_log.append((path, time.monotonic()))
 
     def _record(self, path, msg, headers, compressed):
         with self.lock:
@@ -263,7 +265,7 @@ class Receiver:
         return self._http.server_address[1]
 
     # --- OTLP/gRPC backend
-    def _start_grpc(self):
+    def _start_grpc(self, port=0):
         import grpc
         from concurrent import futures
         receiver = self
@@ -313,9 +315,16 @@ class Receiver:
                     response_serializer=serializer)}))
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
                                  handlers=handlers)
-        port = self._grpc.add_insecure_port("127.0.0.1:0")
+        port = self._grpc.add_insecure_port(f"127.0.0.1:{port}")
         self._grpc.start()
         return port
+
+    def goaway(self):
+        """gRPC: the collector shuts down gracefully (HTTP/2 GOAWAY on open
+        connections) and a new one takes its place on the same port."""
+        done = self._grpc.stop(grace=2.0)
+        self._start_grpc(self._backend_port)
+        done.wait(5)
 
     # --- the front: a TCP proxy that can misbehave
     def _open_front(self):
