@@ -38,9 +38,58 @@ struct fo_http_info {
 #define FO_HTTP_F_ABORTED 0x04u /* ended before the response was complete */
 #define FO_HTTP_F_UA_TRUNCATED 0x08u
 
+/* What a Feast request and its response said, in counts and names only. */
+#define FO_FEAST_NAME_MAX 48
+#define FO_FEAST_VIEWS_MAX 8     /* feature view names kept per request */
+#define FO_FEAST_FEATURES_MAX 64 /* features attributed to their view */
+
+enum fo_feast_kind {
+    FO_FEAST_BODY_NONE,
+    FO_FEAST_BODY_GOF,         /* /get-online-features */
+    FO_FEAST_BODY_PUSH,        /* /push */
+    FO_FEAST_BODY_MATERIALIZE, /* /materialize, /materialize-incremental */
+};
+
+enum fo_feast_status {
+    FO_FEAST_PRESENT,
+    FO_FEAST_NOT_FOUND,
+    FO_FEAST_NULL_VALUE,
+    FO_FEAST_OUTSIDE_MAX_AGE,
+    FO_FEAST_INVALID,
+    FO_FEAST_STATUSES,
+};
+
+enum fo_feast_push_mode { FO_PUSH_ONLINE, FO_PUSH_OFFLINE, FO_PUSH_ONLINE_AND_OFFLINE };
+
+#define FO_FEAST_K_REQUEST 0x01u  /* entity/feature/view counts and names are known */
+#define FO_FEAST_K_STATUSES 0x02u /* status counts are known */
+#define FO_FEAST_K_SERVICE 0x04u  /* the request named a feature service */
+
+struct fo_feast_name {
+    uint8_t len;
+    uint8_t truncated;
+    char s[FO_FEAST_NAME_MAX];
+};
+
+struct fo_feast_stats {
+    uint8_t kind;        /* enum fo_feast_kind */
+    uint8_t known;       /* FO_FEAST_K_* */
+    uint8_t n_views;     /* names in views[]: the first distinct views */
+    uint8_t push_mode;   /* enum fo_feast_push_mode */
+    uint32_t entity_count;  /* entity rows requested */
+    uint32_t feature_count; /* features requested (0 with a feature service) */
+    uint32_t view_count;    /* distinct feature views requested */
+    struct fo_feast_name name; /* feature service, or push source */
+    struct fo_feast_name views[FO_FEAST_VIEWS_MAX];
+    /* Returned values by status: per view of views[], then one more for
+     * the feature service (or views beyond the kept ones). */
+    uint32_t status[FO_FEAST_VIEWS_MAX + 1][FO_FEAST_STATUSES];
+};
+
 /* One record in the ring: the exchange plus the connection it came on. */
 struct fo_record {
     struct fo_http_info http;
+    struct fo_feast_stats feast;
     uint8_t peer_addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
     uint8_t peer_family;   /* AF_INET or AF_INET6 */
     uint8_t scheme;        /* FO_SCHEME_* */

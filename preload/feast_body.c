@@ -1,0 +1,535 @@
+/*
+ * feast_body.c - Feast request statistics from JSON bodies (see feast_body.h).
+ *
+ * DESIGN
+ * A single-pass JSON reader keeps a stack of open containers (type, the
+ * known key the current member sits under, and a count of members) and
+ * nothing else: values are skipped byte by byte, except the few strings we
+ * need (feature names up to their ':' for the view, the feature service,
+ * the push source and mode, materialized views, statuses), which are decoded
+ * into a small buffer and truncated. Events are recognised by their path:
+ *   request  {"features": [S]}            a feature (its view: S before ':')
+ *            {"feature_service": S}       the service
+ *            {"entities": {k: [x, ...]}}  entity rows = the longest array
+ *   response {"results": [{"statuses": [S]}]}  column = index in results
+ *   push     {"push_source_name": S, "to": S}
+ *   material {"feature_views": [S]}
+ * The response's columns are the entity keys first, then the requested
+ * features in order, so a status is attributed to the view of feature
+ * (column - entity keys). Distinct views are counted with a small open-
+ * addressing set of name hashes.
+ */
+#include "feast_body.h"
+
+#include <string.h>
+
+enum { S_VALUE, S_ARR_FIRST, S_KEY_FIRST, S_KEY, S_COLON, S_AFTER, S_STRING, S_SCALAR };
+
+enum {
+    K_OTHER,
+    K_FEATURES,
+    K_FEATURE_SERVICE,
+    K_ENTITIES,
+    K_RESULTS,
+    K_STATUSES,
+    K_PUSH_SOURCE,
+    K_TO,
+    K_FEATURE_VIEWS,
+};
+
+static const char *const key_names[] = {
+    [K_FEATURES] = "features",          [K_FEATURE_SERVICE] = "feature_service",
+    [K_ENTITIES] = "entities",          [K_RESULTS] = "results",
+    [K_STATUSES] = "statuses",          [K_PUSH_SOURCE] = "push_source_name",
+    [K_TO] = "to",                      [K_FEATURE_VIEWS] = "feature_views",
+};
+
+static const char *const status_names[FO_FEAST_STATUSES] = {
+    [FO_FEAST_PRESENT] = "PRESENT",         [FO_FEAST_NOT_FOUND] = "NOT_FOUND",
+    [FO_FEAST_NULL_VALUE] = "NULL_VALUE",   [FO_FEAST_OUTSIDE_MAX_AGE] = "OUTSIDE_MAX_AGE",
+    [FO_FEAST_INVALID] = "INVALID",
+};
+
+uint8_t fo_feast_body_kind(const char *route)
+{
+    if (route == NULL)
+        return FO_FEAST_BODY_NONE;
+    if (strcmp(route, "/get-online-features") == 0)
+        return FO_FEAST_BODY_GOF;
+    if (strcmp(route, "/push") == 0)
+        return FO_FEAST_BODY_PUSH;
+    if (strcmp(route, "/materialize") == 0 || strcmp(route, "/materialize-incremental") == 0)
+        return FO_FEAST_BODY_MATERIALIZE;
+    return FO_FEAST_BODY_NONE;
+}
+
+static void json_reset(struct fo_json *j)
+{
+    j->state = S_VALUE;
+    j->depth = 0;
+    j->error = 0;
+    j->done = 0;
+    j->esc = 0;
+    j->keep = 0;
+    j->buf_len = 0;
+    j->hi_surrogate = 0;
+}
+
+void fo_feast_body_init(struct fo_feast_body *b, uint8_t kind, uint32_t budget)
+{
+    memset(&b->stats, 0, sizeof b->stats);
+    b->stats.kind = kind;
+    json_reset(&b->json);
+    b->budget = budget;
+    b->seen = 0;
+    b->response = 0;
+    b->req_ok = 0;
+    b->n_hashes = 0;
+    b->n_entity_keys = 0;
+    memset(b->hashes, 0, sizeof b->hashes);
+}
+
+/* --- events */
+
+static uint32_t fnv1a(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h | 1; /* 0 marks an empty bucket */
+}
+
+/* Counts a view name once; returns its slot in stats.views, or
+ * FO_FEAST_VIEWS_MAX when it is not among the names kept. */
+static uint8_t add_view(struct fo_feast_body *b, const char *s, size_t n, int truncated)
+{
+    struct fo_feast_stats *st = &b->stats;
+    for (uint8_t i = 0; i < st->n_views; i++)
+        if (st->views[i].len == n && st->views[i].truncated == truncated &&
+            memcmp(st->views[i].s, s, n) == 0)
+            return i;
+    uint32_t h = fnv1a(s, n) ^ (uint32_t)truncated;
+    h |= 1;
+    for (uint32_t k = 0; k < FO_FEAST_HASHES; k++) {
+        uint32_t *slot = &b->hashes[(h + k) % FO_FEAST_HASHES];
+        if (*slot == h)
+            return FO_FEAST_VIEWS_MAX; /* seen, not kept */
+        if (*slot == 0) {
+            *slot = h;
+            b->n_hashes++;
+            break;
+        }
+    }
+    st->view_count = b->n_hashes;
+    if (st->n_views == FO_FEAST_VIEWS_MAX)
+        return FO_FEAST_VIEWS_MAX;
+    struct fo_feast_name *v = &st->views[st->n_views];
+    v->len = (uint8_t)n;
+    v->truncated = (uint8_t)truncated;
+    memcpy(v->s, s, n);
+    return st->n_views++;
+}
+
+static void set_name(struct fo_feast_name *dst, const struct fo_json *j)
+{
+    dst->len = j->buf_len;
+    dst->truncated = j->truncated;
+    memcpy(dst->s, j->buf, j->buf_len);
+}
+
+static int buf_is(const struct fo_json *j, const char *lit)
+{
+    size_t n = strlen(lit);
+    return !j->truncated && j->buf_len == n && memcmp(j->buf, lit, n) == 0;
+}
+
+/* Which string values we keep, by where they are. */
+static int wanted(const struct fo_feast_body *b)
+{
+    const struct fo_json *j = &b->json;
+    uint8_t d = j->depth;
+    switch (b->stats.kind) {
+    case FO_FEAST_BODY_GOF:
+        if (b->response)
+            return d == 4 && j->type[3] == 'a' && j->key[2] == K_STATUSES &&
+                   j->type[1] == 'a' && j->key[0] == K_RESULTS;
+        return (d == 2 && j->type[1] == 'a' && j->key[0] == K_FEATURES) ||
+               (d == 1 && j->key[0] == K_FEATURE_SERVICE);
+    case FO_FEAST_BODY_PUSH:
+        return d == 1 && (j->key[0] == K_PUSH_SOURCE || j->key[0] == K_TO);
+    case FO_FEAST_BODY_MATERIALIZE:
+        return d == 2 && j->type[1] == 'a' && j->key[0] == K_FEATURE_VIEWS;
+    default:
+        return 0;
+    }
+}
+
+static void on_status(struct fo_feast_body *b)
+{
+    const struct fo_json *j = &b->json;
+    int status = -1;
+    for (int s = 0; s < FO_FEAST_STATUSES; s++)
+        if (buf_is(j, status_names[s]))
+            status = s;
+    uint32_t column = j->idx[1] - 1;
+    if (status < 0 || column < b->n_entity_keys)
+        return;
+    uint32_t f = column - b->n_entity_keys;
+    uint8_t slot = FO_FEAST_VIEWS_MAX;
+    if (!(b->stats.known & FO_FEAST_K_SERVICE) && f < FO_FEAST_FEATURES_MAX &&
+        f < b->stats.feature_count)
+        slot = b->feature_view[f];
+    b->stats.status[slot][status]++;
+}
+
+/* A kept string value is complete. */
+static void on_string(struct fo_feast_body *b)
+{
+    struct fo_json *j = &b->json;
+    struct fo_feast_stats *st = &b->stats;
+    if (st->kind == FO_FEAST_BODY_GOF && b->response) {
+        on_status(b);
+    } else if (st->kind == FO_FEAST_BODY_GOF && j->depth == 2) {
+        /* "view:feature": the view is what comes before ':'; a name cut
+         * before its ':' is kept as a truncated view name. */
+        const char *colon = memchr(j->buf, ':', j->buf_len);
+        size_t n = colon != NULL ? (size_t)(colon - j->buf) : j->truncated ? j->buf_len : 0;
+        uint8_t slot = add_view(b, j->buf, n, colon == NULL && j->truncated);
+        uint32_t f = j->idx[1] - 1;
+        if (f < FO_FEAST_FEATURES_MAX)
+            b->feature_view[f] = slot;
+        st->feature_count = j->idx[1];
+    } else if (st->kind == FO_FEAST_BODY_GOF) {
+        set_name(&st->name, j);
+        st->known |= FO_FEAST_K_SERVICE;
+    } else if (st->kind == FO_FEAST_BODY_PUSH && j->key[0] == K_PUSH_SOURCE) {
+        set_name(&st->name, j);
+    } else if (st->kind == FO_FEAST_BODY_PUSH) {
+        if (buf_is(j, "offline"))
+            st->push_mode = FO_PUSH_OFFLINE;
+        else if (buf_is(j, "online_and_offline"))
+            st->push_mode = FO_PUSH_ONLINE_AND_OFFLINE;
+        else if (buf_is(j, "online"))
+            st->push_mode = FO_PUSH_ONLINE;
+        else
+            j->error = 1; /* a mode Feast would refuse */
+    } else if (st->kind == FO_FEAST_BODY_MATERIALIZE) {
+        add_view(b, j->buf, j->buf_len, j->truncated);
+    }
+}
+
+/* A container closes (depth is that of the container, before the pop). */
+static void on_close(struct fo_feast_body *b)
+{
+    struct fo_json *j = &b->json;
+    /* {"entities": {k: [...]}}: the array at depth 3 closes */
+    if (b->stats.kind == FO_FEAST_BODY_GOF && !b->response && j->depth == 3 &&
+        j->type[2] == 'a' && j->type[1] == 'o' && j->key[0] == K_ENTITIES &&
+        j->idx[2] > b->stats.entity_count)
+        b->stats.entity_count = j->idx[2];
+}
+
+/* --- the reader */
+
+static void keep_byte(struct fo_json *j, char c)
+{
+    if (j->buf_len < FO_FEAST_NAME_MAX)
+        j->buf[j->buf_len++] = c;
+    else
+        j->truncated = 1;
+}
+
+static void keep_utf8(struct fo_json *j, uint32_t cp)
+{
+    if (cp < 0x80) {
+        keep_byte(j, (char)cp);
+    } else if (cp < 0x800) {
+        keep_byte(j, (char)(0xc0 | cp >> 6));
+        keep_byte(j, (char)(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+        keep_byte(j, (char)(0xe0 | cp >> 12));
+        keep_byte(j, (char)(0x80 | ((cp >> 6) & 0x3f)));
+        keep_byte(j, (char)(0x80 | (cp & 0x3f)));
+    } else {
+        keep_byte(j, (char)(0xf0 | cp >> 18));
+        keep_byte(j, (char)(0x80 | ((cp >> 12) & 0x3f)));
+        keep_byte(j, (char)(0x80 | ((cp >> 6) & 0x3f)));
+        keep_byte(j, (char)(0x80 | (cp & 0x3f)));
+    }
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static void escape_byte(struct fo_json *j, char c)
+{
+    if (j->esc == 1) {
+        static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+        const char *p = c != '\0' ? strchr(from, c) : NULL;
+        if (c == 'u') {
+            j->esc = 2;
+            j->ucode = 0;
+            return;
+        }
+        if (p == NULL) {
+            j->error = 1;
+            return;
+        }
+        if (j->keep)
+            keep_byte(j, to[p - from]);
+        j->esc = 0;
+        return;
+    }
+    int v = hexval(c);
+    if (v < 0) {
+        j->error = 1;
+        return;
+    }
+    j->ucode = (uint16_t)(j->ucode << 4 | v);
+    if (++j->esc < 6)
+        return;
+    j->esc = 0;
+    if (!j->keep)
+        return;
+    uint32_t cp = j->ucode;
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+        j->hi_surrogate = (uint16_t)cp;
+        return;
+    }
+    if (cp >= 0xdc00 && cp <= 0xdfff && j->hi_surrogate != 0)
+        cp = 0x10000 + ((uint32_t)(j->hi_surrogate - 0xd800) << 10) + (cp - 0xdc00);
+    else if (cp >= 0xd800 && cp <= 0xdfff)
+        cp = '?';
+    j->hi_surrogate = 0;
+    keep_utf8(j, cp);
+}
+
+static void push(struct fo_json *j, uint8_t type)
+{
+    if (j->depth == FO_FEAST_DEPTH_MAX) {
+        j->error = 1;
+        return;
+    }
+    j->type[j->depth] = type;
+    j->key[j->depth] = K_OTHER;
+    j->idx[j->depth] = 0;
+    j->depth++;
+    j->state = type == 'o' ? S_KEY_FIRST : S_ARR_FIRST;
+}
+
+static void after_value(struct fo_json *j)
+{
+    j->state = S_AFTER;
+    if (j->depth == 0)
+        j->done = 1;
+}
+
+static void pop(struct fo_feast_body *b)
+{
+    on_close(b);
+    b->json.depth--;
+    after_value(&b->json);
+}
+
+/* The first byte of a value (not whitespace). */
+static void value_start(struct fo_feast_body *b, char c)
+{
+    struct fo_json *j = &b->json;
+    if (j->done) {
+        j->error = 1;
+        return;
+    }
+    if (j->depth > 0 && j->type[j->depth - 1] == 'a')
+        j->idx[j->depth - 1]++;
+    if (c == '{' || c == '[') {
+        push(j, c == '{' ? 'o' : 'a');
+    } else if (c == '"') {
+        j->state = S_STRING;
+        j->is_key = 0;
+        j->keep = (uint8_t)wanted(b);
+        j->buf_len = 0;
+        j->truncated = 0;
+        j->hi_surrogate = 0;
+    } else if ((c >= '0' && c <= '9') || c == '-' || c == 't' || c == 'f' || c == 'n') {
+        j->state = S_SCALAR;
+    } else {
+        j->error = 1;
+    }
+}
+
+static void string_end(struct fo_feast_body *b)
+{
+    struct fo_json *j = &b->json;
+    if (j->is_key) {
+        uint8_t k = K_OTHER;
+        for (uint8_t i = 1; i < sizeof key_names / sizeof key_names[0]; i++)
+            if (buf_is(j, key_names[i]))
+                k = i;
+        j->key[j->depth - 1] = k;
+        j->idx[j->depth - 1]++;
+        if (b->stats.kind == FO_FEAST_BODY_GOF && !b->response && j->depth == 2 &&
+            j->key[0] == K_ENTITIES)
+            b->n_entity_keys = (uint16_t)j->idx[1];
+        j->keep = 0;
+        j->state = S_COLON;
+        return;
+    }
+    if (j->keep)
+        on_string(b);
+    j->keep = 0;
+    after_value(j);
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+static void feed(struct fo_feast_body *b, const char *p, size_t n)
+{
+    struct fo_json *j = &b->json;
+    if (j->error)
+        return;
+    if (n > b->budget - b->seen) {
+        n = b->budget - b->seen;
+        j->error = 1; /* past the budget: unknown, never guessed */
+    }
+    b->seen += (uint32_t)n;
+    uint8_t saved_error = j->error;
+    j->error = 0;
+    for (size_t i = 0; i < n && !j->error; i++) {
+        char c = p[i];
+        switch (j->state) {
+        case S_STRING:
+            if (j->esc != 0) {
+                escape_byte(j, c);
+            } else if (c == '"') {
+                string_end(b);
+            } else if (c == '\\') {
+                j->esc = 1;
+            } else if (j->keep) {
+                keep_byte(j, c);
+            } else {
+                /* skipping: run to the next quote or backslash */
+                while (i + 1 < n && p[i + 1] != '"' && p[i + 1] != '\\')
+                    i++;
+            }
+            break;
+        case S_SCALAR:
+            if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                c == '.' || c == '+' || c == '-')
+                break;
+            after_value(j);
+            __attribute__((fallthrough)); /* this byte follows the scalar */
+        case S_AFTER:
+            if (is_space(c))
+                break;
+            if (j->depth == 0) {
+                j->error = 1;
+            } else if (c == ',') {
+                j->state = j->type[j->depth - 1] == 'o' ? S_KEY : S_VALUE;
+            } else if ((c == '}' && j->type[j->depth - 1] == 'o') ||
+                       (c == ']' && j->type[j->depth - 1] == 'a')) {
+                pop(b);
+            } else {
+                j->error = 1;
+            }
+            break;
+        case S_KEY_FIRST:
+        case S_KEY:
+            if (is_space(c))
+                break;
+            if (c == '}' && j->state == S_KEY_FIRST) {
+                pop(b);
+            } else if (c == '"') {
+                j->state = S_STRING;
+                j->is_key = 1;
+                j->keep = 1;
+                j->buf_len = 0;
+                j->truncated = 0;
+            } else {
+                j->error = 1;
+            }
+            break;
+        case S_COLON:
+            if (is_space(c))
+                break;
+            if (c == ':')
+                j->state = S_VALUE;
+            else
+                j->error = 1;
+            break;
+        case S_ARR_FIRST:
+            if (is_space(c))
+                break;
+            if (c == ']') {
+                pop(b);
+                break;
+            }
+            value_start(b, c);
+            break;
+        default: /* S_VALUE */
+            if (is_space(c))
+                break;
+            value_start(b, c);
+            break;
+        }
+    }
+    j->error |= saved_error;
+}
+
+/* A body is complete: finish a trailing scalar ("12" at the top level). */
+static int finish(struct fo_json *j, int complete)
+{
+    if (j->state == S_SCALAR && j->depth == 0)
+        j->done = 1;
+    return complete && !j->error && j->done;
+}
+
+void fo_feast_body_request(struct fo_feast_body *b, const char *data, size_t len)
+{
+    if (!b->response)
+        feed(b, data, len);
+}
+
+void fo_feast_body_request_end(struct fo_feast_body *b, int complete)
+{
+    if (b->response)
+        return;
+    b->req_ok = (uint8_t)finish(&b->json, complete);
+    if (b->req_ok) {
+        b->stats.known |= FO_FEAST_K_REQUEST;
+    } else {
+        uint8_t kind = b->stats.kind;
+        memset(&b->stats, 0, sizeof b->stats);
+        b->stats.kind = kind;
+    }
+    b->response = 1;
+    b->seen = 0;
+    json_reset(&b->json);
+}
+
+void fo_feast_body_response(struct fo_feast_body *b, const char *data, size_t len)
+{
+    if (b->response && b->stats.kind == FO_FEAST_BODY_GOF && b->req_ok)
+        feed(b, data, len);
+}
+
+void fo_feast_body_response_end(struct fo_feast_body *b, int complete)
+{
+    if (b->stats.kind != FO_FEAST_BODY_GOF)
+        return;
+    if (b->req_ok && finish(&b->json, complete))
+        b->stats.known |= FO_FEAST_K_STATUSES;
+    else
+        memset(b->stats.status, 0, sizeof b->stats.status);
+    b->req_ok = 0; /* once */
+}

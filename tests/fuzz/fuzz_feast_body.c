@@ -1,0 +1,63 @@
+/*
+ * fuzz_feast_body.c - libFuzzer target for the Feast body scanners. The
+ * first byte picks the kind and the budget, the second where the input is
+ * cut into request and response; each body is fed in pieces whose sizes
+ * come from the data itself. Invariants are checked on the result.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "preload/feast_body.h"
+
+static void feed_pieces(struct fo_feast_body *b, const uint8_t *p, size_t n, int response)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t k = 1 + p[i] % 17;
+        if (k > n - i)
+            k = n - i;
+        if (response)
+            fo_feast_body_response(b, (const char *)p + i, k);
+        else
+            fo_feast_body_request(b, (const char *)p + i, k);
+        i += k;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 2)
+        return 0;
+    static struct fo_feast_body b;
+    uint8_t kind = 1 + data[0] % 3;
+    uint32_t budget = data[0] & 0x80 ? 64 : 1u << 20;
+    size_t cut = size > 2 ? data[1] % (size - 1) : 0;
+    const uint8_t *body = data + 2;
+    size_t n = size - 2;
+    if (cut > n)
+        cut = n;
+    fo_feast_body_init(&b, kind, budget);
+    feed_pieces(&b, body, cut, 0);
+    fo_feast_body_request_end(&b, 1);
+    feed_pieces(&b, body + cut, n - cut, 1);
+    fo_feast_body_response_end(&b, 1);
+
+    const struct fo_feast_stats *s = &b.stats;
+    if (s->kind != kind || s->n_views > FO_FEAST_VIEWS_MAX || s->name.len > FO_FEAST_NAME_MAX ||
+        s->entity_count > cut || s->feature_count > cut || s->view_count > s->feature_count + cut)
+        abort();
+    for (int i = 0; i < s->n_views; i++)
+        if (s->views[i].len > FO_FEAST_NAME_MAX)
+            abort();
+    uint64_t statuses = 0;
+    for (int v = 0; v <= FO_FEAST_VIEWS_MAX; v++)
+        for (int st = 0; st < FO_FEAST_STATUSES; st++)
+            statuses += s->status[v][st];
+    if (statuses > n - cut || (statuses > 0 && !(s->known & FO_FEAST_K_STATUSES)))
+        abort();
+    if (!(s->known & FO_FEAST_K_REQUEST) && (s->feature_count || s->entity_count))
+        abort();
+    return 0;
+}

@@ -1,0 +1,281 @@
+/* test_feast_body.c - Feast statistics from JSON bodies, in every split. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "preload/feast_body.h"
+
+#define BUDGET (256u * 1024u)
+
+static struct fo_feast_body b;
+
+/* Feeds req and resp (NULL: no response) cut at the given points. */
+static void run_split(uint8_t kind, const char *req, const char *resp, size_t cut_req,
+                      size_t cut_resp, uint32_t budget)
+{
+    fo_feast_body_init(&b, kind, budget);
+    size_t n = strlen(req);
+    fo_feast_body_request(&b, req, cut_req);
+    fo_feast_body_request(&b, req + cut_req, n - cut_req);
+    fo_feast_body_request_end(&b, 1);
+    if (resp != NULL) {
+        size_t m = strlen(resp);
+        fo_feast_body_response(&b, resp, cut_resp);
+        fo_feast_body_response(&b, resp + cut_resp, m - cut_resp);
+        fo_feast_body_response_end(&b, 1);
+    }
+}
+
+static struct fo_feast_stats run(uint8_t kind, const char *req, const char *resp)
+{
+    run_split(kind, req, resp, 0, 0, BUDGET);
+    return b.stats;
+}
+
+/* The same statistics whole, split in two at every byte of each body, and
+ * byte by byte. */
+static struct fo_feast_stats run_every_split(uint8_t kind, const char *req, const char *resp)
+{
+    struct fo_feast_stats whole = run(kind, req, resp);
+    for (size_t i = 0; i <= strlen(req); i++) {
+        run_split(kind, req, resp, i, 0, BUDGET);
+        cr_assert_eq(memcmp(&b.stats, &whole, sizeof whole), 0, "request cut at %zu", i);
+    }
+    for (size_t i = 0; resp != NULL && i <= strlen(resp); i++) {
+        run_split(kind, req, resp, 0, i, BUDGET);
+        cr_assert_eq(memcmp(&b.stats, &whole, sizeof whole), 0, "response cut at %zu", i);
+    }
+    fo_feast_body_init(&b, kind, BUDGET);
+    for (const char *p = req; *p; p++)
+        fo_feast_body_request(&b, p, 1);
+    fo_feast_body_request_end(&b, 1);
+    for (const char *p = resp; p != NULL && *p; p++)
+        fo_feast_body_response(&b, p, 1);
+    if (resp != NULL)
+        fo_feast_body_response_end(&b, 1);
+    cr_assert_eq(memcmp(&b.stats, &whole, sizeof whole), 0, "byte by byte");
+    return whole;
+}
+
+static void expect_name(const struct fo_feast_name *n, const char *s)
+{
+    cr_assert_eq(n->len, strlen(s), "'%.*s' vs '%s'", n->len, n->s, s);
+    cr_assert_eq(memcmp(n->s, s, n->len), 0, "'%.*s' vs '%s'", n->len, n->s, s);
+}
+
+static const char gof_req[] =
+    "{\"features\": [\"driver_hourly_stats:conv_rate\", \"driver_hourly_stats:acc_rate\",\n"
+    "  \"customer_profile:avg_orders\"], \"entities\": {\"driver_id\": [1001, 1002, 1003],"
+    " \"customer_id\": [\"a\", \"b\", \"c\"]}, \"full_feature_names\": false}";
+
+static const char gof_resp[] =
+    "{\"metadata\": {\"feature_names\": [\"driver_id\", \"customer_id\", \"conv_rate\","
+    " \"acc_rate\", \"avg_orders\"]}, \"results\": ["
+    "{\"values\": [1001, 1002, 1003], \"statuses\": [\"PRESENT\", \"PRESENT\", \"PRESENT\"],"
+    " \"event_timestamps\": [\"1970-01-01T00:00:00Z\", \"1970-01-01T00:00:00Z\", \"x\"]},"
+    "{\"values\": [\"a\", \"b\", \"c\"], \"statuses\": [\"PRESENT\", \"PRESENT\", \"PRESENT\"]},"
+    "{\"values\": [0.5, null, 1e-3], \"statuses\": [\"PRESENT\", \"NOT_FOUND\", \"PRESENT\"]},"
+    "{\"values\": [{\"nested\": [1, [2, {\"x\": \"]\"}]]}, \"q\\\"uote\", -2],"
+    " \"statuses\": [\"OUTSIDE_MAX_AGE\", \"PRESENT\", \"NULL_VALUE\"]},"
+    "{\"statuses\": [\"NOT_FOUND\", \"NOT_FOUND\", \"INVALID\"], \"values\": [1, 2, 3]}]}";
+
+Test(feast_body, online_features_request_and_response)
+{
+    struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, gof_req, gof_resp);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_STATUSES);
+    cr_assert_eq(s.entity_count, 3);
+    cr_assert_eq(s.feature_count, 3);
+    cr_assert_eq(s.view_count, 2);
+    cr_assert_eq(s.n_views, 2);
+    expect_name(&s.views[0], "driver_hourly_stats");
+    expect_name(&s.views[1], "customer_profile");
+    /* Entity key columns are not counted; conv_rate and acc_rate are the
+     * first view's, avg_orders the second's. */
+    cr_assert_eq(s.status[0][FO_FEAST_PRESENT], 3);
+    cr_assert_eq(s.status[0][FO_FEAST_NOT_FOUND], 1);
+    cr_assert_eq(s.status[0][FO_FEAST_OUTSIDE_MAX_AGE], 1);
+    cr_assert_eq(s.status[0][FO_FEAST_NULL_VALUE], 1);
+    cr_assert_eq(s.status[1][FO_FEAST_NOT_FOUND], 2);
+    cr_assert_eq(s.status[1][FO_FEAST_INVALID], 1);
+    cr_assert_eq(s.status[1][FO_FEAST_PRESENT], 0);
+    cr_assert_eq(s.status[FO_FEAST_VIEWS_MAX][FO_FEAST_PRESENT], 0);
+}
+
+Test(feast_body, feature_service_takes_every_status)
+{
+    const char *req = "{\"entities\":{\"driver_id\":[1,2]},\"feature_service\":\"driver_act\\u00efvity\"}";
+    const char *resp = "{\"metadata\":{\"feature_names\":[\"driver_id\",\"f\"]},\"results\":["
+                       "{\"values\":[1,2],\"statuses\":[\"PRESENT\",\"PRESENT\"]},"
+                       "{\"values\":[1,null],\"statuses\":[\"PRESENT\",\"NOT_FOUND\"]}]}";
+    struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, req, resp);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_STATUSES | FO_FEAST_K_SERVICE);
+    expect_name(&s.name, "driver_act\xc3\xafvity");
+    cr_assert_eq(s.feature_count, 0);
+    cr_assert_eq(s.entity_count, 2);
+    cr_assert_eq(s.status[FO_FEAST_VIEWS_MAX][FO_FEAST_PRESENT], 1);
+    cr_assert_eq(s.status[FO_FEAST_VIEWS_MAX][FO_FEAST_NOT_FOUND], 1);
+}
+
+Test(feast_body, escapes_and_unicode_in_names)
+{
+    const char *req = "{\"entities\":{\"k\":[1]},\"features\":["
+                      "\"v\\\"1:a\", \"v\\u00e9:b\", \"\xc3\xa9t\xc3\xa9:c\", \"\\ud83d\\ude00:d\"]}";
+    struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, req, NULL);
+    cr_assert_eq(s.view_count, 4);
+    expect_name(&s.views[0], "v\"1");
+    expect_name(&s.views[1], "v\xc3\xa9");
+    expect_name(&s.views[2], "\xc3\xa9t\xc3\xa9");
+    expect_name(&s.views[3], "\xf0\x9f\x98\x80");
+}
+
+Test(feast_body, keys_in_any_order_and_unknown_keys_skipped)
+{
+    const char *req = "{ \"full_feature_names\" : true , \"extra\": {\"features\": [\"x:y\"],"
+                      " \"entities\": {\"a\": [1,2,3,4,5]}},\n\t\"entities\" : { \"id\" : [ 7 ,"
+                      " 8 ] } , \"features\" : [ \"v:f\" ] }";
+    struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, req, NULL);
+    cr_assert_eq(s.entity_count, 2, "nested look-alikes are not counted");
+    cr_assert_eq(s.feature_count, 1);
+    cr_assert_eq(s.view_count, 1);
+    expect_name(&s.views[0], "v");
+}
+
+Test(feast_body, many_views_and_features)
+{
+    char req[8192];
+    int n = snprintf(req, sizeof req, "{\"entities\":{\"id\":[1]},\"features\":[");
+    for (int i = 0; i < 80; i++)
+        n += snprintf(req + n, sizeof req - (size_t)n, "%s\"view_%d:f%d\"", i ? "," : "", i % 20, i);
+    snprintf(req + n, sizeof req - (size_t)n, "]}");
+    char resp[16384];
+    n = snprintf(resp, sizeof resp, "{\"results\":[{\"statuses\":[\"PRESENT\"]}");
+    for (int i = 0; i < 80; i++)
+        n += snprintf(resp + n, sizeof resp - (size_t)n, ",{\"statuses\":[\"NOT_FOUND\"]}");
+    snprintf(resp + n, sizeof resp - (size_t)n, "]}");
+    struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, req, resp);
+    cr_assert_eq(s.feature_count, 80);
+    cr_assert_eq(s.view_count, 20, "distinct views counted past those kept");
+    cr_assert_eq(s.n_views, FO_FEAST_VIEWS_MAX);
+    uint32_t kept = 0, other = 0;
+    for (int v = 0; v < FO_FEAST_VIEWS_MAX; v++)
+        kept += s.status[v][FO_FEAST_NOT_FOUND];
+    other = s.status[FO_FEAST_VIEWS_MAX][FO_FEAST_NOT_FOUND];
+    cr_assert_eq(kept + other, 80);
+    /* Feature i has view i % 20; views 0-7 are kept; features past 64 are
+     * not attributed: i in 0-7, 20-27, 40-47, 60-63 -> 28. */
+    cr_assert_eq(kept, 28);
+    cr_assert_eq(s.status[3][FO_FEAST_NOT_FOUND], 4, "features 3, 23, 43, 63");
+}
+
+Test(feast_body, long_names_are_truncated_and_flagged)
+{
+    char req[512];
+    char longv[100];
+    memset(longv, 'v', 99);
+    longv[99] = '\0';
+    snprintf(req, sizeof req, "{\"entities\":{\"id\":[1]},\"features\":[\"%s:f\"]}", longv);
+    struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, req, NULL);
+    cr_assert_eq(s.view_count, 1);
+    cr_assert_eq(s.views[0].truncated, 1);
+    cr_assert_eq(s.views[0].len, FO_FEAST_NAME_MAX);
+}
+
+Test(feast_body, huge_arrays_within_and_past_the_budget)
+{
+    size_t rows = 100000;
+    char *req = malloc(rows * 8 + 100);
+    size_t n = (size_t)sprintf(req, "{\"features\":[\"v:f\"],\"entities\":{\"id\":[");
+    for (size_t i = 0; i < rows; i++)
+        n += (size_t)sprintf(req + n, "%s%zu", i ? "," : "", i % 1000);
+    strcpy(req + n, "]}}");
+    run_split(FO_FEAST_BODY_GOF, req, NULL, n / 2, 0, 1u << 20);
+    cr_assert_eq(b.stats.entity_count, rows);
+    cr_assert_eq(b.stats.known, FO_FEAST_K_REQUEST);
+    run_split(FO_FEAST_BODY_GOF, req, NULL, n / 2, 0, 64 * 1024);
+    cr_assert_eq(b.stats.known, 0, "past the budget: unknown");
+    cr_assert_eq(b.stats.entity_count, 0, "never a guess");
+    free(req);
+}
+
+Test(feast_body, truncated_and_malformed_bodies_are_unknown)
+{
+    static const char *const bad[] = {
+        "{\"features\": [\"v:f\"], \"entities\": {\"id\": [1, 2]",  /* truncated */
+        "{\"features\" [\"v:f\"]}",                                  /* missing colon */
+        "{\"features\": [\"v:f\"]]",                                /* unbalanced */
+        "{features: 1}",                                            /* bare word */
+        "{\"a\": 1} {\"b\": 2}",                                    /* two values */
+        "{\"features\": [\"v:f\\x\"]}",                            /* bad escape */
+        "{\"features\": [\"v:f\\u12G4\"]}",                        /* bad \\u */
+        "",
+        "\x16\x03\x01\x02\x00",                                     /* TLS */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, bad[i], gof_resp);
+        cr_assert_eq(s.known, 0, "case %zu", i);
+        cr_assert_eq(s.feature_count, 0, "case %zu", i);
+        for (int v = 0; v <= FO_FEAST_VIEWS_MAX; v++)
+            for (int st = 0; st < FO_FEAST_STATUSES; st++)
+                cr_assert_eq(s.status[v][st], 0, "case %zu", i);
+    }
+    /* A well-formed request with a broken response: the request stands. */
+    struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, gof_req, "{\"results\": [{\"statuses\": [");
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST);
+    cr_assert_eq(s.status[0][FO_FEAST_PRESENT], 0);
+}
+
+Test(feast_body, depth_bombs_are_unknown)
+{
+    char *req = malloc(20002);
+    memset(req, '[', 10000);
+    memset(req + 10000, ']', 10000);
+    req[20000] = '\0';
+    struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, req, NULL);
+    cr_assert_eq(s.known, 0);
+    free(req);
+}
+
+Test(feast_body, an_unfinished_request_body_is_unknown)
+{
+    fo_feast_body_init(&b, FO_FEAST_BODY_GOF, BUDGET);
+    fo_feast_body_request(&b, gof_req, sizeof gof_req - 1);
+    fo_feast_body_request_end(&b, 0); /* the connection closed early */
+    cr_assert_eq(b.stats.known, 0);
+}
+
+Test(feast_body, push_source_and_mode)
+{
+    const char *req = "{\"push_source_name\": \"driver_stats_push_source\", \"df\": {\"driver_id\":"
+                      " [1001], \"conv_rate\": [0.5], \"event_timestamp\": [\"2024-01-01\"]},"
+                      " \"to\": \"online_and_offline\"}";
+    struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_PUSH, req, NULL);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST);
+    expect_name(&s.name, "driver_stats_push_source");
+    cr_assert_eq(s.push_mode, FO_PUSH_ONLINE_AND_OFFLINE);
+    s = run(FO_FEAST_BODY_PUSH, "{\"push_source_name\": \"p\", \"df\": {}}", NULL);
+    cr_assert_eq(s.push_mode, FO_PUSH_ONLINE, "Feast's default");
+    s = run(FO_FEAST_BODY_PUSH, "{\"push_source_name\": \"p\", \"to\": \"elsewhere\"}", NULL);
+    cr_assert_eq(s.known, 0);
+}
+
+Test(feast_body, materialize_views)
+{
+    const char *req = "{\"start_ts\": \"2024-01-01T00:00:00\", \"end_ts\": \"2024-01-02T00:00:00\","
+                      " \"feature_views\": [\"driver_hourly_stats\", \"customer_profile\","
+                      " \"driver_hourly_stats\"]}";
+    struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_MATERIALIZE, req, NULL);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST);
+    cr_assert_eq(s.view_count, 2);
+    expect_name(&s.views[0], "driver_hourly_stats");
+    expect_name(&s.views[1], "customer_profile");
+}
+
+Test(feast_body, route_kinds)
+{
+    cr_assert_eq(fo_feast_body_kind("/get-online-features"), FO_FEAST_BODY_GOF);
+    cr_assert_eq(fo_feast_body_kind("/push"), FO_FEAST_BODY_PUSH);
+    cr_assert_eq(fo_feast_body_kind("/materialize-incremental"), FO_FEAST_BODY_MATERIALIZE);
+    cr_assert_eq(fo_feast_body_kind("/health"), FO_FEAST_BODY_NONE);
+    cr_assert_eq(fo_feast_body_kind(NULL), FO_FEAST_BODY_NONE);
+}
