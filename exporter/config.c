@@ -39,6 +39,7 @@ void fo_config_defaults(struct fo_config *cfg)
     cfg->bsp_schedule_delay_ms = 5000;
     cfg->bsp_export_timeout_ms = 30000;
     cfg->bsp_max_queue_size = 2048;
+    cfg->body_budget = 256 * 1024;
     cfg->bsp_max_export_batch_size = 512;
     cfg->metric_export_interval_ms = 60000;
     cfg->metric_export_timeout_ms = 30000;
@@ -450,6 +451,7 @@ int fo_config_load(struct fo_config *cfg, const char *(*env)(const char *))
     cfg->bsp_schedule_delay_ms = get_uint(env, "OTEL_BSP_SCHEDULE_DELAY", 5000, 3600000, &bad);
     cfg->bsp_export_timeout_ms = get_uint(env, "OTEL_BSP_EXPORT_TIMEOUT", 30000, 3600000, &bad);
     cfg->bsp_max_queue_size = get_uint(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1u << 20, &bad);
+    cfg->body_budget = get_uint(env, "FEAST_OTEL_BODY_BUDGET", 256 * 1024, 64u << 20, &bad);
     cfg->bsp_max_export_batch_size =
         get_uint(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1u << 20, &bad);
     if (cfg->bsp_max_queue_size == 0) {

@@ -81,6 +81,7 @@ struct fo_config {
     uint16_t prometheus_port;             /* OTEL_EXPORTER_PROMETHEUS_PORT */
 
     int log_level;                    /* FEAST_OTEL_LOG_LEVEL: 0 error..3 debug */
+    uint32_t body_budget;             /* FEAST_OTEL_BODY_BUDGET: bytes per Feast body, 262144 */
 };
 
 /*

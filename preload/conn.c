@@ -24,7 +24,10 @@ struct fo_conn {
     uint8_t peer_family;
     uint8_t peer_addr[16];
     struct fo_http1 h1;
+    struct fo_feast_body feast; /* touched only by Feast requests */
 };
+
+uint32_t fo_conn_feast_budget;
 
 _Atomic(struct fo_conn *) *fo_conn_table;
 size_t fo_conn_table_size;
@@ -116,6 +119,10 @@ static void emit(void *ctx, const struct fo_http_info *info)
         rec->peer_port = c->peer_port;
         rec->local_port = c->local_port;
         rec->scheme = FO_SCHEME_HTTP;
+        if (info->flags & FO_HTTP_F_FEAST)
+            rec->feast = c->feast.stats;
+        else
+            rec->feast.kind = FO_FEAST_BODY_NONE;
         fo_ring_publish(&fo_records, rec);
     }
     fo_exporter_start();
@@ -237,6 +244,10 @@ void fo_conn_on_accept(int fd, const struct sockaddr *peer, socklen_t peer_len)
             c->local_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     }
     fo_http1_init(&c->h1);
+    if (fo_conn_feast_budget > 0) {
+        c->h1.feast = &c->feast;
+        c->h1.feast_budget = fo_conn_feast_budget;
+    }
     struct fo_conn *old = atomic_exchange(&fo_conn_table[fd], c);
     if (old != NULL)
         retire(old, 0);

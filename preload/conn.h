@@ -16,6 +16,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -24,6 +25,9 @@ struct fo_conn;
 
 extern _Atomic(struct fo_conn *) *fo_conn_table;
 extern size_t fo_conn_table_size; /* 0 while the library is inert */
+
+/* Bytes of each Feast body read for statistics (0: none); set before init. */
+extern uint32_t fo_conn_feast_budget;
 
 /* True when fd is followed: the pass-through test every hook makes. */
 static inline int fo_conn_followed(int fd)

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "feast.h"
+
 /* What the next bytes of a direction are. */
 enum {
     S_LINE,       /* request line or status line (empty lines skipped) */
@@ -362,10 +364,41 @@ static int response_header(struct fo_http1 *h, const struct line *ln)
     return FO_HTTP1_OK;
 }
 
+/* Which body of the scanned exchange is flowing. */
+enum { F_IDLE, F_REQUEST, F_AWAIT, F_RESPONSE, F_SKIP };
+
+/* A POST to a Feast endpoint with a body we read: scan it (one exchange at
+ * a time, and not behind a pipelined one). */
+static void feast_start(struct fo_http1 *h, struct fo_http1_pending *pr)
+{
+    const struct fo_http_info *in = &pr->info;
+    if (h->fstate != F_IDLE || h->npending != 1 || in->method_len != 4 ||
+        memcmp(in->method, "POST", 4) != 0)
+        return;
+    const char *q = memchr(in->target, '?', in->target_len);
+    size_t n = q != NULL ? (size_t)(q - in->target) : in->target_len;
+    uint8_t kind = fo_feast_body_kind(fo_feast_route(in->target, n));
+    if (kind == FO_FEAST_BODY_NONE)
+        return;
+    fo_feast_body_init(h->feast, kind, h->feast_budget);
+    pr->feast = 1;
+    h->fstate = F_REQUEST;
+}
+
+static void feast_request_end(struct fo_http1 *h)
+{
+    if (h->fstate == F_REQUEST) {
+        fo_feast_body_request_end(h->feast, 1);
+        h->fstate = F_AWAIT;
+    }
+}
+
 /* The request head is complete: decide how its body is delimited. */
 static void request_head_done(struct fo_http1 *h)
 {
     struct fo_http1_pending *pr = reading(h);
+    if (h->feast != NULL)
+        feast_start(h, pr);
     if (h->r_chunked) {
         h->rstate = S_CHUNK_SIZE;
     } else if (h->r_cl_seen && h->r_cl > 0) {
@@ -374,12 +407,14 @@ static void request_head_done(struct fo_http1 *h)
     } else {
         pr->complete = 1;
         h->rstate = pr->close ? S_DONE : S_LINE;
+        feast_request_end(h);
     }
 }
 
 static void request_body_done(struct fo_http1 *h)
 {
     struct fo_http1_pending *pr = reading(h);
+    feast_request_end(h);
     pr->complete = 1;
     h->rstate = pr->close ? S_DONE : S_LINE;
 }
@@ -485,15 +520,17 @@ int fo_http1_on_read(struct fo_http1 *h, const char *buf, size_t len, uint64_t n
                 goto stop;
             break;
         case S_BODY:
-            p += skip(&h->r_left, (size_t)(end - p));
-            if (h->r_left == 0)
+        case S_CHUNK_DATA: {
+            size_t k = skip(&h->r_left, (size_t)(end - p));
+            if (h->fstate == F_REQUEST)
+                fo_feast_body_request(h->feast, p, k);
+            p += k;
+            if (h->r_left == 0 && h->rstate == S_BODY)
                 request_body_done(h);
-            break;
-        case S_CHUNK_DATA:
-            p += skip(&h->r_left, (size_t)(end - p));
-            if (h->r_left == 0)
+            else if (h->r_left == 0)
                 h->rstate = S_CHUNK_END;
             break;
+        }
         case S_CHUNK_SIZE:
         case S_CHUNK_END:
         case S_TRAILERS: {
@@ -526,6 +563,16 @@ static int finish_response(struct fo_http1 *h, uint64_t now_ns, uint16_t flags,
     pr->info.status = h->w_status;
     pr->info.end_ns = now_ns;
     pr->info.flags |= (uint8_t)flags;
+    if (pr->feast) {
+        /* Whatever was not seen whole is unknown. */
+        if (h->fstate == F_REQUEST)
+            fo_feast_body_request_end(h->feast, 0);
+        fo_feast_body_response_end(h->feast,
+                                   h->fstate == F_RESPONSE && !(flags & FO_HTTP_F_ABORTED));
+        pr->info.flags |= FO_HTTP_F_FEAST;
+        pr->feast = 0;
+        h->fstate = F_IDLE;
+    }
     emit(ctx, &pr->info);
     h->first = (uint8_t)((h->first + 1) % FO_HTTP1_MAX_PENDING);
     h->npending--;
@@ -570,6 +617,8 @@ static int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit
     }
     struct fo_http1_pending *pr = pending_at(h, 0);
     uint16_t st = h->w_status;
+    if (pr->feast && h->fstate == F_AWAIT)
+        h->fstate = st == 200 ? F_RESPONSE : F_SKIP;
     if (pr->head || st < 200 || st == 204 || st == 304)
         return finish_response(h, now_ns, 0, emit, ctx);
     if (h->w_chunked) {
@@ -611,15 +660,17 @@ int fo_http1_on_write(struct fo_http1 *h, const char *buf, size_t len, uint64_t 
                 rc = response_header(h, &ln);
             break;
         case S_BODY:
-            p += skip(&h->w_left, (size_t)(end - p));
-            if (h->w_left == 0)
+        case S_CHUNK_DATA: {
+            size_t k = skip(&h->w_left, (size_t)(end - p));
+            if (h->fstate == F_RESPONSE)
+                fo_feast_body_response(h->feast, p, k);
+            p += k;
+            if (h->w_left == 0 && h->wstate == S_BODY)
                 rc = finish_response(h, now_ns, 0, emit, ctx);
-            break;
-        case S_CHUNK_DATA:
-            p += skip(&h->w_left, (size_t)(end - p));
-            if (h->w_left == 0)
+            else if (h->w_left == 0)
                 h->wstate = S_CHUNK_END;
             break;
+        }
         case S_CHUNK_SIZE:
         case S_CHUNK_END:
         case S_TRAILERS: {
@@ -633,6 +684,8 @@ int fo_http1_on_write(struct fo_http1 *h, const char *buf, size_t len, uint64_t 
             break;
         }
         case S_UNTIL_CLOSE:
+            if (h->fstate == F_RESPONSE)
+                fo_feast_body_response(h->feast, p, (size_t)(end - p));
             p = end;
             break;
         default: /* S_DONE */
@@ -651,6 +704,8 @@ int fo_http1_on_write_opaque(struct fo_http1 *h, size_t len, uint64_t now_ns,
     if (h->stopped)
         return FO_HTTP1_STOP;
     int rc = FO_HTTP1_OK;
+    if (h->fstate == F_RESPONSE)
+        h->fstate = F_SKIP; /* bytes we cannot see: the statuses are unknown */
     if (h->wstate == S_BODY && len <= h->w_left) {
         h->w_left -= len;
         if (h->w_left == 0)

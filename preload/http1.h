@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "feast_body.h"
 #include "record.h"
 
 enum { FO_HTTP1_OK = 0, FO_HTTP1_STOP = -1 };
@@ -38,6 +39,7 @@ struct fo_http1_pending {
     uint8_t head;     /* HEAD: the response has no body */
     uint8_t close;    /* the request asked for the connection to close */
     uint8_t complete; /* the whole request (headers and body) was read */
+    uint8_t feast;    /* its bodies go through the Feast scanner */
 };
 
 struct fo_http1 {
@@ -54,6 +56,11 @@ struct fo_http1 {
     uint64_t r_start_ns;     /* first byte of the request being read */
     struct fo_http1_line rline, wline;
     struct fo_http1_pending pending[FO_HTTP1_MAX_PENDING];
+    /* Feast statistics: the caller sets feast (NULL: off) after init. One
+     * exchange at a time is scanned; fstate says which body is flowing. */
+    struct fo_feast_body *feast;
+    uint32_t feast_budget;
+    uint8_t fstate; /* F_* in http1.c */
 };
 
 /*

@@ -71,6 +71,7 @@ __attribute__((constructor)) static void fo_init(void)
     fo_config_load(&cfg, env);
     if (cfg.disabled || (cfg.traces_exporters == 0 && cfg.metrics_exporters == 0))
         return;
+    fo_conn_feast_budget = cfg.body_budget;
     if (fo_exporter_init(&cfg) != 0 || fo_conn_init(MAX_CONNS) != 0) {
         fo_log(FO_LOG_ERROR, "init", "cannot map its tables: telemetry is off");
         return;

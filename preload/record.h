@@ -37,6 +37,7 @@ struct fo_http_info {
 #define FO_HTTP_F_TRACEPARENT 0x02u      /* traceparent[] holds a header value */
 #define FO_HTTP_F_ABORTED 0x04u /* ended before the response was complete */
 #define FO_HTTP_F_UA_TRUNCATED 0x08u
+#define FO_HTTP_F_FEAST 0x10u /* the record's feast statistics apply */
 
 /* What a Feast request and its response said, in counts and names only. */
 #define FO_FEAST_NAME_MAX 48

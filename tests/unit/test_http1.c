@@ -473,3 +473,64 @@ Test(http1, every_prefix_ends_at_a_guard_page)
     }
     munmap(mem, (size_t)page * 2);
 }
+
+static struct fo_feast_body scanner;
+
+Test(http1, feast_bodies_are_scanned_through_framing)
+{
+    h.feast = &scanner;
+    h.feast_budget = 1 << 20;
+    /* A chunked request body cut inside a chunk, then a Content-Length
+     * response written in two pieces. */
+    const char *c1 = "{\"features\": [\"v1:a\", \"v2:", *c2 = "b\"], ",
+               *c3 = "\"entities\": {\"id\": [1, 2]}}";
+    char part1[256], part2[256];
+    snprintf(part1, sizeof part1, "POST /get-online-features?x HTTP/1.1\r\nHost: a\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s", strlen(c1), c1);
+    snprintf(part2, sizeof part2, "\r\n%zx\r\n%s\r\n%zx\r\n%s\r\n0\r\n\r\n", strlen(c2), c2,
+             strlen(c3), c3);
+    cr_assert_eq(rd(part1, 1), 0);
+    cr_assert_eq(rd(part2, 2), 0);
+    const char *body = "{\"results\": [{\"statuses\": [\"PRESENT\", \"PRESENT\"]},"
+                       " {\"statuses\": [\"PRESENT\", \"NOT_FOUND\"]},"
+                       " {\"statuses\": [\"NOT_FOUND\", \"NOT_FOUND\"]}]}";
+    char head[128];
+    snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", strlen(body));
+    cr_assert_eq(wr(head, 3), 0);
+    cr_assert_eq(fo_http1_on_write(&h, body, 20, 4, on_emit, &cap), 0);
+    cr_assert_eq(cap.n, 0);
+    cr_assert_eq(wr(body + 20, 5), 0);
+    cr_assert_eq(cap.n, 1);
+    cr_assert(cap.got[0].flags & FO_HTTP_F_FEAST);
+    const struct fo_feast_stats *s = &scanner.stats;
+    cr_assert_eq(s->known, FO_FEAST_K_REQUEST | FO_FEAST_K_STATUSES);
+    cr_assert_eq(s->entity_count, 2);
+    cr_assert_eq(s->feature_count, 2);
+    cr_assert_eq(s->view_count, 2);
+    cr_assert_eq(s->status[0][FO_FEAST_PRESENT], 1);
+    cr_assert_eq(s->status[0][FO_FEAST_NOT_FOUND], 1);
+    cr_assert_eq(s->status[1][FO_FEAST_NOT_FOUND], 2);
+
+    /* The next request on the connection is not a Feast one. */
+    cr_assert_eq(rd("GET /health HTTP/1.1\r\n\r\n", 6), 0);
+    cr_assert_eq(wr("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 7), 0);
+    cr_assert_eq(cap.n, 2);
+    cr_assert_eq(cap.got[1].flags & FO_HTTP_F_FEAST, 0);
+}
+
+Test(http1, feast_error_responses_leave_statuses_unknown)
+{
+    h.feast = &scanner;
+    h.feast_budget = 1 << 20;
+    const char *req = "{\"features\": [\"v:a\"], \"entities\": {\"id\": [1]}}";
+    char head[160];
+    snprintf(head, sizeof head, "POST /get-online-features HTTP/1.1\r\nContent-Length: %zu\r\n\r\n",
+             strlen(req));
+    cr_assert_eq(rd(head, 1), 0);
+    cr_assert_eq(rd(req, 2), 0);
+    cr_assert_eq(wr("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\nno", 3), 0);
+    cr_assert_eq(cap.n, 1);
+    cr_assert(cap.got[0].flags & FO_HTTP_F_FEAST);
+    cr_assert_eq(scanner.stats.known, FO_FEAST_K_REQUEST);
+    cr_assert_eq(scanner.stats.entity_count, 1);
+}
