@@ -80,7 +80,7 @@ void fo_delivery_send(struct fo_delivery *d, const void *msg, size_t len, uint64
     if (d->target->gzip) {
         int rc = fo_gzip(msg, len, &d->gz);
         if (rc != 0) {
-            fo_log(FO_LOG_ERROR, "loss", "cannot compress %s: %s; data dropped", signal_name(d),
+            fo_log(FO_LOG_ERROR, fo_log_loss, "cannot compress %s: %s; data dropped", signal_name(d),
                    strerror(-rc));
             return;
         }
@@ -108,7 +108,7 @@ void fo_delivery_send(struct fo_delivery *d, const void *msg, size_t len, uint64
         describe(r, why, sizeof why);
         if (o == FO_OUTCOME_REJECTED) {
             out->status = FO_REFUSED;
-            fo_log(FO_LOG_ERROR, "loss", "the collector at %s refused %s (%s): data dropped, "
+            fo_log(FO_LOG_ERROR, fo_log_loss, "the collector at %s refused %s (%s): data dropped, "
                    "not retried", d->target->url, signal_name(d), why);
             return;
         }
@@ -116,7 +116,7 @@ void fo_delivery_send(struct fo_delivery *d, const void *msg, size_t len, uint64
         uint64_t delay = r->retry_after_ms >= 0 ? (uint64_t)r->retry_after_ms * 1000000u
                                                 : fo_retry_backoff_ns(out->attempts, next_rng(d));
         if (now >= deadline_ns || delay >= deadline_ns - now) {
-            fo_log(FO_LOG_ERROR, "loss", "exporting %s to %s failed (%s) after %u attempt%s: "
+            fo_log(FO_LOG_ERROR, fo_log_loss, "exporting %s to %s failed (%s) after %u attempt%s: "
                    "data dropped", signal_name(d), d->target->url, why, out->attempts,
                    out->attempts == 1 ? "" : "s");
             return;

@@ -61,6 +61,7 @@ static pthread_t thread;
 struct state {
     struct fo_resource resource;
     struct fo_metrics *metrics;
+    struct fo_feast_metrics *feast;
     struct fo_span *queue;
     size_t queue_len;
     struct fo_delivery traces;
@@ -341,7 +342,7 @@ static void export_spans(struct state *st, int everything)
                                  export_deadline(st, timeout), wait_draining, st, &o);
                 st->exporting = 0;
             } else {
-                fo_log(FO_LOG_ERROR, "loss", "cannot encode %zu spans: %s; dropped", n,
+                fo_log(FO_LOG_ERROR, fo_log_loss, "cannot encode %zu spans: %s; dropped", n,
                        strerror(-rc));
             }
             if (o.status == FO_DELIVERED) {
@@ -377,8 +378,9 @@ static void export_metrics(struct state *st)
         return;
     st->self.records_dropped_ring = atomic_load(&fo_records.dropped);
     fo_buf_reset(&st->buf);
-    int rc = fo_otlp_encode_metrics(&st->resource, st->metrics, &st->sample, &st->self,
-                                    st->start_unix_ns, clock_ns(CLOCK_REALTIME), &st->buf);
+    int rc = fo_otlp_encode_metrics(&st->resource, st->metrics, st->feast, &st->sample,
+                                    &st->self, st->start_unix_ns, clock_ns(CLOCK_REALTIME),
+                                    &st->buf);
     uint32_t timeout = cfg.metrics.timeout_ms < cfg.metric_export_timeout_ms
                            ? cfg.metrics.timeout_ms
                            : cfg.metric_export_timeout_ms;
@@ -407,11 +409,12 @@ static void drain(struct state *st)
         make_span(st, r, &span, mono_to_unix);
         fo_ring_release(&fo_records);
         fo_metrics_observe_http(st->metrics, &span);
+        fo_feast_metrics_observe(st->feast, &span);
         if (!(span.trace_flags & 1) || cfg.traces_exporters == 0)
             continue;
         if (st->queue_len == cfg.bsp_max_queue_size) {
             st->self.spans_dropped_queue++;
-            fo_log(FO_LOG_ERROR, "loss", "span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%u): "
+            fo_log(FO_LOG_ERROR, fo_log_loss, "span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%u): "
                    "dropping spans", cfg.bsp_max_queue_size);
             continue;
         }
@@ -448,8 +451,9 @@ static int state_init(struct state *st)
     seed_random(st->rng);
     fo_resource_build(&st->resource, &cfg);
     st->metrics = fo_metrics_new();
+    st->feast = fo_feast_metrics_new();
     st->queue = calloc(cfg.bsp_max_queue_size, sizeof *st->queue);
-    if (st->metrics == NULL || st->queue == NULL)
+    if (st->metrics == NULL || st->feast == NULL || st->queue == NULL)
         return -ENOMEM;
     if (cfg.metrics_exporters & (FO_EXPORTER_PROMETHEUS | FO_EXPORTER_CONSOLE))
         fo_log(FO_LOG_ERROR, "metrics_exporter", "OTEL_METRICS_EXPORTER: the prometheus and "

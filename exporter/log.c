@@ -48,6 +48,8 @@ static int should_log(const char *cause)
     return 1; /* table full: better a repeated line than a lost one */
 }
 
+const char fo_log_loss[] = "loss";
+
 void fo_log(int level, const char *cause, const char *fmt, ...)
 {
     if (level > fo_log_level || !should_log(cause))

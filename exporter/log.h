@@ -17,6 +17,9 @@ extern int fo_log_level;
  * the cause (any static string naming the kind of event) has not been logged
  * in the last 60 s. Messages are truncated at 512 bytes. Thread-safe.
  */
+/* Causes shared by several files: one pointer, one rate limit. */
+extern const char fo_log_loss[]; /* telemetry is being dropped */
+
 void fo_log(int level, const char *cause, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -214,11 +214,50 @@ static size_t clamp(size_t n, size_t max)
     return n < max ? n : max;
 }
 
+static const char *const status_attrs[FO_FEAST_STATUSES] = {
+    [FO_FEAST_PRESENT] = "feast.status.present",
+    [FO_FEAST_NOT_FOUND] = "feast.status.not_found",
+    [FO_FEAST_NULL_VALUE] = "feast.status.null_value",
+    [FO_FEAST_OUTSIDE_MAX_AGE] = "feast.status.outside_max_age",
+    [FO_FEAST_INVALID] = "feast.status.invalid",
+};
+
+/* The Feast statistics of a request as span attributes (only what is known). */
+static int feast_attrs(struct attrs *a, const struct fo_feast_stats *st)
+{
+    int rc = 0;
+    if (!(st->known & FO_FEAST_K_REQUEST))
+        return 0;
+    size_t name_len = clamp(st->name.len, FO_FEAST_NAME_MAX);
+    if (st->kind == FO_FEAST_BODY_GOF) {
+        rc |= add_int(a, "feast.entity_count", st->entity_count);
+        if (st->known & FO_FEAST_K_SERVICE) {
+            rc |= add_str_n(a, "feast.feature_service", st->name.s, name_len);
+        } else {
+            rc |= add_int(a, "feast.feature_count", st->feature_count);
+            rc |= add_int(a, "feast.feature_view_count", st->view_count);
+        }
+        for (int k = 0; k < FO_FEAST_STATUSES && (st->known & FO_FEAST_K_STATUSES); k++) {
+            uint64_t n = 0;
+            for (int v = 0; v <= FO_FEAST_VIEWS_MAX; v++)
+                n += st->status[v][k];
+            rc |= add_int(a, status_attrs[k], (int64_t)n);
+        }
+    } else if (st->kind == FO_FEAST_BODY_PUSH) {
+        static const char *const modes[] = {"online", "offline", "online_and_offline"};
+        rc |= add_str_n(a, "feast.push_source", st->name.s, name_len);
+        rc |= add_str(a, "feast.push_mode", modes[st->push_mode % 3]);
+    } else if (st->kind == FO_FEAST_BODY_MATERIALIZE) {
+        rc |= add_int(a, "feast.feature_view_count", st->view_count);
+    }
+    return rc;
+}
+
 static int span_attrs(Span *sp, const struct fo_span *s, const char *method, const char *err)
 {
     const struct fo_http_info *h = &s->rec.http;
     struct attrs a;
-    if (attrs_init(&a, 12) != 0)
+    if (attrs_init(&a, 24) != 0)
         return -1;
     char addr[INET6_ADDRSTRLEN] = "";
     if (s->rec.peer_family == AF_INET || s->rec.peer_family == AF_INET6)
@@ -248,6 +287,8 @@ static int span_attrs(Span *sp, const struct fo_span *s, const char *method, con
         rc |= add_str_n(&a, "user_agent.original", h->user_agent, clamp(h->ua_len, FO_UA_MAX));
     if (err[0] != '\0')
         rc |= add_str(&a, "error.type", err);
+    if (h->flags & FO_HTTP_F_FEAST)
+        rc |= feast_attrs(&a, &s->rec.feast);
     sp->n_attributes = a.n;
     sp->attributes = a.kv;
     return rc;
@@ -497,7 +538,96 @@ static Metric *duration_histogram(const struct fo_metrics *m, uint64_t now)
     return metric;
 }
 
-#define MAX_METRICS 16
+#define MAX_METRICS (16 + FO_FF_FAMILIES)
+
+/* Feast's families: one metric per family that has series. */
+static size_t feast_metrics(Metric **list, const struct fo_feast_metrics *fm, uint64_t start,
+                            uint64_t now)
+{
+    size_t out = 0;
+    for (uint8_t f = 0; f < FO_FF_FAMILIES; f++) {
+        const struct fo_feast_family_desc *d = &fo_feast_families[f];
+        size_t n = 0;
+        for (size_t i = 0; i < fm->n_series; i++)
+            n += fm->series[i].family == f;
+        if (n == 0)
+            continue;
+        Metric *m = new_metric(d->otlp_name, d->unit, d->help);
+        Opentelemetry__Proto__Metrics__V1__Sum *sum_ = NULL;
+        Opentelemetry__Proto__Metrics__V1__Histogram *hist = NULL;
+        NumberDataPoint **npts = NULL;
+        HistogramDataPoint **hpts = NULL;
+        if (d->histogram) {
+            hist = ALLOC(Opentelemetry__Proto__Metrics__V1__Histogram);
+            hpts = ALLOC_N(HistogramDataPoint *, n);
+        } else {
+            sum_ = ALLOC(Opentelemetry__Proto__Metrics__V1__Sum);
+            npts = ALLOC_N(NumberDataPoint *, n);
+        }
+        if (m == NULL || (d->histogram ? hist == NULL || hpts == NULL
+                                       : sum_ == NULL || npts == NULL)) {
+            list[out++] = NULL;
+            return out;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < fm->n_series; i++) {
+            const struct fo_feast_series *s = &fm->series[i];
+            if (s->family != f)
+                continue;
+            struct attrs a;
+            int rc = attrs_init(&a, d->n_labels);
+            for (int l = 0; l < d->n_labels && rc == 0; l++)
+                if (s->values[l][0] != '\0')
+                    rc |= add_str(&a, d->labels[l], s->values[l]);
+            if (d->histogram) {
+                HistogramDataPoint *p = ALLOC(HistogramDataPoint);
+                if (rc != 0 || p == NULL) {
+                    list[out++] = NULL;
+                    return out;
+                }
+                opentelemetry__proto__metrics__v1__histogram_data_point__init(p);
+                p->start_time_unix_nano = start;
+                p->time_unix_nano = now;
+                p->count = s->count;
+                p->sum = s->sum;
+                p->n_bucket_counts = (size_t)d->n_bounds + 1;
+                p->bucket_counts = (uint64_t *)s->buckets;
+                p->n_explicit_bounds = d->n_bounds;
+                p->explicit_bounds = (double *)d->bounds;
+                p->n_attributes = a.n;
+                p->attributes = a.kv;
+                hpts[k++] = p;
+            } else {
+                NumberDataPoint *p = int_point(s->count, start, now);
+                if (rc != 0 || p == NULL) {
+                    list[out++] = NULL;
+                    return out;
+                }
+                p->n_attributes = a.n;
+                p->attributes = a.kv;
+                npts[k++] = p;
+            }
+        }
+        if (d->histogram) {
+            opentelemetry__proto__metrics__v1__histogram__init(hist);
+            hist->n_data_points = k;
+            hist->data_points = hpts;
+            hist->aggregation_temporality = CUMULATIVE;
+            m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM;
+            m->histogram = hist;
+        } else {
+            opentelemetry__proto__metrics__v1__sum__init(sum_);
+            sum_->n_data_points = k;
+            sum_->data_points = npts;
+            sum_->aggregation_temporality = CUMULATIVE;
+            sum_->is_monotonic = 1;
+            m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
+            m->sum = sum_;
+        }
+        list[out++] = m;
+    }
+    return out;
+}
 
 /* Appends the process gauges and sums of ps to list; returns the count. */
 static size_t process_metrics(Metric **list, const struct fo_proc_sample *ps, uint64_t start,
@@ -556,8 +686,9 @@ static size_t self_metrics(Metric **list, const struct fo_self_stats *self, uint
 }
 
 int fo_otlp_encode_metrics(const struct fo_resource *r, const struct fo_metrics *m,
-                           const struct fo_proc_sample *ps, const struct fo_self_stats *self,
-                           uint64_t start, uint64_t now, struct fo_buf *out)
+                           const struct fo_feast_metrics *fm, const struct fo_proc_sample *ps,
+                           const struct fo_self_stats *self, uint64_t start, uint64_t now,
+                           struct fo_buf *out)
 {
     fo_arena_reset(&fo_encode_arena);
     Metric **list = ALLOC_N(Metric *, MAX_METRICS);
@@ -569,6 +700,8 @@ int fo_otlp_encode_metrics(const struct fo_resource *r, const struct fo_metrics 
     /* No request yet: no histogram point to report. */
     if (fo_metrics_series_count(m) > 0)
         list[n++] = duration_histogram(m, now);
+    if (fm != NULL)
+        n += feast_metrics(list + n, fm, m->start_unix_ns, now);
     /* A failed sample is all zero: reporting 0 bytes of memory would lie. */
     if (ps != NULL && ps->time_ns != 0)
         n += process_metrics(list + n, ps, start, now);

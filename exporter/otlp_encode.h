@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "feast_metrics.h"
 #include "metrics.h"
 #include "procstat.h"
 #include "resource.h"
@@ -55,6 +56,7 @@ int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spa
  * Appends one ExportMetricsServiceRequest to out, all points at now_unix_ns:
  * - http.server.request.duration: every series of m, cumulative since
  *   m->start_unix_ns (left out while m has no series);
+ * - from fm (may be NULL): Feast's families that have series (feast_metrics.h);
  * - from ps: feast_feature_server_cpu_usage and _memory_usage gauges,
  *   process.cpu.time (cpu.mode user/system), process.memory.usage,
  *   process.memory.virtual, process.thread.count (left out when ps is NULL
@@ -67,7 +69,8 @@ int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spa
  * holds what it held before).
  */
 int fo_otlp_encode_metrics(const struct fo_resource *r, const struct fo_metrics *m,
-                           const struct fo_proc_sample *ps, const struct fo_self_stats *self,
-                           uint64_t start_unix_ns, uint64_t now_unix_ns, struct fo_buf *out);
+                           const struct fo_feast_metrics *fm, const struct fo_proc_sample *ps,
+                           const struct fo_self_stats *self, uint64_t start_unix_ns,
+                           uint64_t now_unix_ns, struct fo_buf *out);
 
 #endif

@@ -446,7 +446,7 @@ Test(encode, every_metric_field_through_protobuf_c)
                                  .spans_exported = 9, .metric_exports_failed = 2,
                                  .metric_exports_rejected = 1, .metric_points_rejected = 8};
     struct fo_buf out = {0};
-    cr_assert_eq(fo_otlp_encode_metrics(&res, m, &sample, &self, 7, 9000, &out), 0);
+    cr_assert_eq(fo_otlp_encode_metrics(&res, m, NULL, &sample, &self, 7, 9000, &out), 0);
     MetricsReq *req =
         opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
             NULL, out.len, out.data);
@@ -548,7 +548,7 @@ Test(encode, no_requests_and_no_sample_leave_those_metrics_out)
     struct fo_self_stats self = {0};
     struct fo_proc_sample failed = {0};
     struct fo_buf out = {0};
-    cr_assert_eq(fo_otlp_encode_metrics(&res, m, &failed, &self, 1, 2, &out), 0);
+    cr_assert_eq(fo_otlp_encode_metrics(&res, m, NULL, &failed, &self, 1, 2, &out), 0);
     MetricsReq *req =
         opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
             NULL, out.len, out.data);
@@ -559,7 +559,7 @@ Test(encode, no_requests_and_no_sample_leave_those_metrics_out)
     opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
         req, NULL);
     fo_buf_reset(&out);
-    cr_assert_eq(fo_otlp_encode_metrics(&res, m, NULL, &self, 1, 2, &out), 0);
+    cr_assert_eq(fo_otlp_encode_metrics(&res, m, NULL, NULL, &self, 1, 2, &out), 0);
     fo_buf_free(&out);
     fo_metrics_del(m);
 }
@@ -569,7 +569,7 @@ Test(encode, metrics_decoded_by_an_independent_implementation)
     struct fo_metrics *m = metrics_with_requests();
     struct fo_self_stats self = {.records_dropped_ring = 4, .spans_exported = 9};
     struct fo_buf out = {0};
-    cr_assert_eq(fo_otlp_encode_metrics(&res, m, &sample, &self, 7, 9000, &out), 0);
+    cr_assert_eq(fo_otlp_encode_metrics(&res, m, NULL, &sample, &self, 7, 9000, &out), 0);
     char *got = python_decode(&out, METRICS_PB, "ExportMetricsServiceRequest",
         "ms = {x.name: x for x in m.resource_metrics[0].scope_metrics[0].metrics}\n"
         "p = [p for p in ms[\"http.server.request.duration\"].histogram.data_points\n"
@@ -616,7 +616,7 @@ Test(encode, overflow_series_carries_only_the_overflow_attribute)
     }
     struct fo_self_stats self = {0};
     struct fo_buf out = {0};
-    cr_assert_eq(fo_otlp_encode_metrics(&res, m, &sample, &self, 1, 2, &out), 0);
+    cr_assert_eq(fo_otlp_encode_metrics(&res, m, NULL, &sample, &self, 1, 2, &out), 0);
     MetricsReq *req =
         opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
             NULL, out.len, out.data);
@@ -662,7 +662,7 @@ Test(encode, every_allocation_failure_returns_enomem_and_leaves_out_alone)
             out.len = 3;
             fo_encode_arena.fail_at = n;
             int rc = which == 0 ? fo_otlp_encode_traces(&res, spans, 4, &out)
-                                : fo_otlp_encode_metrics(&res, m, &sample, &self, 1, 2, &out);
+                                : fo_otlp_encode_metrics(&res, m, NULL, &sample, &self, 1, 2, &out);
             long used = fo_encode_arena.count;
             size_t len = out.len;
             fo_buf_free(&out);
@@ -678,7 +678,7 @@ Test(encode, every_allocation_failure_returns_enomem_and_leaves_out_alone)
             struct fo_buf out = {0};
             fo_encode_arena.fail_at = k;
             int rc = which == 0 ? fo_otlp_encode_traces(&res, spans, 4, &out)
-                                : fo_otlp_encode_metrics(&res, m, &sample, &self, 1, 2, &out);
+                                : fo_otlp_encode_metrics(&res, m, NULL, &sample, &self, 1, 2, &out);
             cr_assert_eq(rc, 0);
             fo_buf_free(&out);
         }
