@@ -43,6 +43,7 @@
 #include "preload/feast.h"
 #include "preload/real.h"
 #include "procstat.h"
+#include "prom_export.h"
 #include "resource.h"
 #include "span.h"
 
@@ -50,6 +51,7 @@
 #define PROC_SAMPLE_MS 5000
 
 struct fo_ring fo_records;
+int fo_exporter_start_on_listen;
 
 static struct fo_config cfg;
 static _Atomic int started;
@@ -455,9 +457,9 @@ static int state_init(struct state *st)
     st->queue = calloc(cfg.bsp_max_queue_size, sizeof *st->queue);
     if (st->metrics == NULL || st->feast == NULL || st->queue == NULL)
         return -ENOMEM;
-    if (cfg.metrics_exporters & (FO_EXPORTER_PROMETHEUS | FO_EXPORTER_CONSOLE))
-        fo_log(FO_LOG_ERROR, "metrics_exporter", "OTEL_METRICS_EXPORTER: the prometheus and "
-               "console metric exporters are not supported yet; only otlp exports metrics");
+    if (cfg.metrics_exporters & FO_EXPORTER_CONSOLE)
+        fo_log(FO_LOG_ERROR, "metrics_exporter", "OTEL_METRICS_EXPORTER: the console metrics "
+               "exporter is not supported; use otlp or prometheus");
     init_delivery(st, &st->traces, &cfg.traces, FO_SIGNAL_TRACES, &cfg.traces_exporters,
                   "traces");
     init_delivery(st, &st->metrics_out, &cfg.metrics, FO_SIGNAL_METRICS,
@@ -496,6 +498,7 @@ static void *run(void *arg)
                 take_sample(st);
             export_metrics(st);
         }
+        fo_prom_export_tick(&cfg, st->feast, &st->sample, stopping);
         if (stopping)
             break;
         struct timespec ts = {0, POLL_MS * 1000000L};
@@ -503,6 +506,7 @@ static void *run(void *arg)
     }
     fo_delivery_close(&st->traces);
     fo_delivery_close(&st->metrics_out);
+    fo_prom_export_close();
     atomic_store(&thread_done, 1);
     /* The state is left to the process: the thread ends only at exit. */
     return NULL;
@@ -571,6 +575,11 @@ static void atfork_child(void)
 int fo_exporter_init(const struct fo_config *c)
 {
     cfg = *c;
+    if ((cfg.metrics_exporters & FO_EXPORTER_PROMETHEUS) && fo_prom_export_init() != 0) {
+        fo_log(FO_LOG_ERROR, "prom_init", "Prometheus exporter: cannot map its shared store");
+        cfg.metrics_exporters &= ~(unsigned)FO_EXPORTER_PROMETHEUS;
+    }
+    fo_exporter_start_on_listen = (cfg.metrics_exporters & FO_EXPORTER_PROMETHEUS) != 0;
     size_t cap = cfg.bsp_max_queue_size * 2u;
     if (cap < 4096)
         cap = 4096;

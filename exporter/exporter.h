@@ -24,6 +24,10 @@ int fo_exporter_init(const struct fo_config *cfg);
  */
 void fo_exporter_start(void);
 
+/* Set when the exporter should start as soon as the process listens
+ * (the Prometheus exporter is configured). */
+extern int fo_exporter_start_on_listen;
+
 /*
  * Asks the thread to drain, export what is pending and stop, and waits for
  * it no longer than the export timeout. Called at process exit.

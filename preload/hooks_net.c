@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "exporter/exporter.h"
 #include "hooks.h"
 
 /* A new fd from a source we do not follow: drop what the number meant. */
@@ -49,7 +50,16 @@ FO_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int fla
 FO_EXPORT int listen(int fd, int backlog)
 {
     FO_ENSURE_REAL(listen);
-    return fo_real.listen(fd, backlog);
+    int r = fo_real.listen(fd, backlog);
+    /* A server is starting: with a Prometheus endpoint to serve, start the
+     * exporter now rather than on the first request (a pre-fork master
+     * listens, then never serves a request itself). */
+    if (r == 0 && fo_exporter_start_on_listen) {
+        int saved = errno;
+        fo_exporter_start();
+        errno = saved;
+    }
+    return r;
 }
 
 FO_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)

@@ -1,0 +1,138 @@
+"""The Prometheus endpoint shared by all workers of a pre-fork server,
+scraped by a real Prometheus server (Debian's), checked with promtool, and
+compared with what the README documents."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+from conftest import PY, REPO, Host, free_port, library_env, wait_port
+from test_feast_metrics import post
+
+
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return r.read().decode()
+
+
+def query(port, q):
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    with urllib.request.urlopen(url, timeout=5) as r:
+        body = json.load(r)
+    assert body["status"] == "success", body
+    return {tuple(sorted((k, v) for k, v in s["metric"].items()
+                         if k not in ("__name__", "instance", "job"))): float(s["value"][1])
+            for s in body["data"]["result"]}
+
+
+class Prometheus:
+    def __init__(self, target_port):
+        self.dir = tempfile.mkdtemp(prefix="fo-prom-")
+        self.port = free_port()
+        with open(os.path.join(self.dir, "prometheus.yml"), "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n"
+                    "scrape_configs:\n  - job_name: feast\n    static_configs:\n"
+                    f"      - targets: ['127.0.0.1:{target_port}']\n")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={self.dir}/prometheus.yml",
+             f"--storage.tsdb.path={self.dir}/data", f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, timeout=30)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def readme_families():
+    """The Prometheus series names the README's Feast table lists."""
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    section = text.split("### Feast's metrics", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `(feast_[a-z_]+)`", section, re.M))
+
+
+def test_one_endpoint_for_all_workers_scraped_by_prometheus(receiver, hosts):
+    port, mport = free_port(), free_port()
+    cmd = [PY, "-m", "gunicorn", "app:app", "--chdir", "tests/feature_server",
+           "-k", "uvicorn.workers.UvicornWorker", "-w", "2", "-b", f"127.0.0.1:{port}",
+           "--max-requests", "6", "--max-requests-jitter", "0", "--graceful-timeout", "20"]
+    h = Host(cmd, library_env(receiver, OTEL_METRICS_EXPORTER="prometheus,otlp",
+                              OTEL_EXPORTER_PROMETHEUS_HOST="127.0.0.1",
+                              OTEL_EXPORTER_PROMETHEUS_PORT=mport), port)
+    hosts.append(h)
+    prom = Prometheus(mport)
+    try:
+        views = {"features": ["driver_hourly_stats:conv_rate", "driver_profile:rating"],
+                 "entities": {"driver_id": [1001, 9999]}}
+        service = {"feature_service": "driver_activity", "entities": {"driver_id": [1002]}}
+        statuses = []
+        for _ in range(6):
+            statuses.append(post(port, "/get-online-features", views))
+            statuses.append(post(port, "/get-online-features", service))
+            statuses.append(post(port, "/push", {"push_source_name": "driver_push", "df": {}}))
+            statuses.append(post(port, "/get-online-features", {"features": ["nope:x"],
+                                                                 "entities": {"driver_id": [1]}}))
+        assert statuses.count(200) == 18 and statuses.count(404) == 6
+        # The endpoint is served by whichever worker holds the port; let
+        # recycled workers exit and a few scrapes happen.
+        time.sleep(2.5)
+        wait_port(mport, timeout=10)
+        page = scrape(mport)
+        check = subprocess.run(["promtool", "check", "metrics"], input=page, text=True,
+                               capture_output=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+
+        want = {
+            "feast_feature_server_request_total": {
+                (("endpoint", "/get-online-features"), ("status", "success")): 6,
+                (("endpoint", "/get-online-features"), ("feature_service", "driver_activity"),
+                 ("status", "success")): 6,
+                (("endpoint", "/get-online-features"), ("status", "error")): 6,
+                (("endpoint", "/push"), ("status", "success")): 6},
+            "feast_online_features_request_total": {(): 18},
+            "feast_online_features_status_total": {
+                (("feature_view", "driver_hourly_stats"), ("status", "present")): 6,
+                (("feature_view", "driver_hourly_stats"), ("status", "not_found")): 6,
+                (("feature_view", "driver_profile"), ("status", "present")): 6,
+                (("feature_view", "driver_profile"), ("status", "not_found")): 6,
+                (("feature_service", "driver_activity"), ("status", "present")): 18},
+            "feast_push_request_total": {(("mode", "online"), ("push_source", "driver_push")): 6},
+            "feast_online_features_entity_count_count": {(): 18},
+            "feast_online_features_entity_count_sum": {(): 6 * (2 + 1 + 1)},
+            "feast_feature_server_request_latency_seconds_count": {
+                (("endpoint", "/get-online-features"), ("feature_count", "2"),
+                 ("feature_view_count", "2")): 6,
+                (("endpoint", "/get-online-features"), ("feature_service", "driver_activity")): 6,
+                (("endpoint", "/get-online-features"), ("feature_count", "1"),
+                 ("feature_view_count", "1")): 6,
+                (("endpoint", "/push"),): 6},
+        }
+        deadline = time.time() + 20
+        while True:
+            got = {name: query(prom.port, name) for name in want}
+            if got == want or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        assert got == want
+        # Workers were recycled: the counts include exited workers.
+        pids = {lbl[0][1] for lbl in query(prom.port, "feast_feature_server_cpu_usage")}
+        gauge_pids = set(re.findall(r'feast_feature_server_cpu_usage\{pid="(\d+)"\}', page))
+        assert gauge_pids and pids
+        assert len(set(re.findall(r"Worker exiting \(pid: (\d+)\)", h.stderr()))) >= 2, \
+            "no worker was recycled"
+        # The README lists exactly the families a scrape shows.
+        shown = set(re.findall(r"^# TYPE (feast_[a-z_]+) ", page, re.M))
+        shown.add("feast_materialization_result_total")  # no materialization in this mix
+        shown.add("feast_materialization_duration_seconds")
+        assert shown == readme_families(), (shown, readme_families())
+    finally:
+        prom.stop()
+        h.stop(group=False)
