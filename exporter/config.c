@@ -284,6 +284,38 @@ static void warn_port(const struct fo_otlp_target *t)
                "use port 4317", t->url);
 }
 
+/* FEAST_OTEL_ROUTES: route templates ("/v1/items/{id}") beyond Feast's own,
+ * comma-separated; each must start with '/'. */
+static void load_routes(struct fo_config *cfg, getenv_fn env, int *bad)
+{
+    const char *v = get(env, "FEAST_OTEL_ROUTES");
+    cfg->n_routes = 0;
+    for (const char *p = v; p != NULL && *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        const char *s = p;
+        size_t k = n;
+        while (k > 0 && (*s == ' ' || *s == '\t')) {
+            s++;
+            k--;
+        }
+        while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+            k--;
+        if (k > 0 && (s[0] != '/' || k >= FO_CFG_STR_MAX || cfg->n_routes == FO_CFG_MAX_ROUTES ||
+                      memchr(s, '?', k) != NULL)) {
+            fo_log(FO_LOG_ERROR, "FEAST_OTEL_ROUTES", "FEAST_OTEL_ROUTES: '%.*s' ignored (a "
+                   "route starts with '/', has no query, and there are at most %d)", (int)k, s,
+                   FO_CFG_MAX_ROUTES);
+            (*bad)++;
+        } else if (k > 0) {
+            memcpy(cfg->routes[cfg->n_routes], s, k);
+            cfg->routes[cfg->n_routes++][k] = '\0';
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+}
+
 static void load_target(struct fo_otlp_target *t, getenv_fn env, const char *signal,
                         const char *path, int *bad)
 {
@@ -452,6 +484,7 @@ int fo_config_load(struct fo_config *cfg, const char *(*env)(const char *))
     cfg->bsp_export_timeout_ms = get_uint(env, "OTEL_BSP_EXPORT_TIMEOUT", 30000, 3600000, &bad);
     cfg->bsp_max_queue_size = get_uint(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1u << 20, &bad);
     cfg->body_budget = get_uint(env, "FEAST_OTEL_BODY_BUDGET", 256 * 1024, 64u << 20, &bad);
+    load_routes(cfg, env, &bad);
     cfg->bsp_max_export_batch_size =
         get_uint(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1u << 20, &bad);
     if (cfg->bsp_max_queue_size == 0) {

@@ -18,6 +18,7 @@
 #define FO_CFG_STR_MAX 256
 #define FO_CFG_MAX_HEADERS 16
 #define FO_CFG_MAX_RESOURCE_ATTRS 32
+#define FO_CFG_MAX_ROUTES 16
 
 enum fo_exporter_kind {
     FO_EXPORTER_OTLP = 1u << 0,
@@ -81,6 +82,8 @@ struct fo_config {
     uint16_t prometheus_port;             /* OTEL_EXPORTER_PROMETHEUS_PORT */
 
     int log_level;                    /* FEAST_OTEL_LOG_LEVEL: 0 error..3 debug */
+    char routes[FO_CFG_MAX_ROUTES][FO_CFG_STR_MAX]; /* FEAST_OTEL_ROUTES templates */
+    size_t n_routes;
     uint32_t body_budget;             /* FEAST_OTEL_BODY_BUDGET: bytes per Feast body, 262144 */
 };
 

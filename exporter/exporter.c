@@ -247,6 +247,9 @@ static void make_span(struct state *st, const struct fo_record *r, struct fo_spa
                      mono_to_unix;
     split_target(s);
     s->route = fo_feast_route(s->rec.http.target, s->path_len);
+    for (size_t i = 0; s->route == NULL && i < cfg.n_routes; i++)
+        if (fo_route_match(cfg.routes[i], s->rec.http.target, s->path_len))
+            s->route = cfg.routes[i];
     if ((r->http.flags & FO_HTTP_F_TRACEPARENT) &&
         parse_traceparent(r->http.traceparent, s) == 0) {
         s->has_parent = 1;

@@ -37,3 +37,24 @@ const char *fo_feast_route(const char *path, size_t len)
         return "/v1/vector_stores/{id}/search";
     return NULL;
 }
+
+int fo_route_match(const char *tmpl, const char *path, size_t len)
+{
+    const char *end = path + len;
+    while (*tmpl != '\0' && path < end) {
+        if (*tmpl != '/' || *path != '/')
+            return 0;
+        tmpl++;
+        path++;
+        const char *ts = tmpl, *ps = path;
+        while (*tmpl != '\0' && *tmpl != '/')
+            tmpl++;
+        while (path < end && *path != '/')
+            path++;
+        size_t tl = (size_t)(tmpl - ts), pl = (size_t)(path - ps);
+        int param = tl >= 2 && ts[0] == '{' && ts[tl - 1] == '}';
+        if (param ? pl == 0 : tl != pl || memcmp(ts, ps, tl) != 0)
+            return 0;
+    }
+    return *tmpl == '\0' && path == end;
+}

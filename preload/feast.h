@@ -15,4 +15,11 @@
  */
 const char *fo_feast_route(const char *path, size_t len);
 
+/*
+ * Whether path matches a route template: literal segments match exactly, a
+ * segment written {name} matches any one non-empty segment. Both are
+ * '/'-separated; path is not NUL-terminated and excludes the query.
+ */
+int fo_route_match(const char *tmpl, const char *path, size_t len);
+
 #endif

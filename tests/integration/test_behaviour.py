@@ -195,3 +195,18 @@ def test_a_metrics_exporter_not_implemented_says_so(receiver, hosts):
     assert len(lines) == 1 and "console" in lines[0], lines
     assert len(receiver.spans()) == 1
     assert receiver.latest_points("http.server.request.duration")
+
+
+def test_configured_routes_name_other_paths_and_the_rest_stay_bounded(receiver, hosts):
+    h = start_feature_server(hosts, receiver, FEAST_OTEL_ROUTES="/test/{what}")
+    assert get(h.port, "/test/pid")[0] == 200
+    assert get(h.port, "/docs")[0] == 200
+    assert get(h.port, "/no/such/path/123")[0] == 404
+    h.stop()
+    names = sorted(s["name"] for s in receiver.spans())
+    assert names == ["GET", "GET", "GET /test/{what}"], names
+    routed = next(s for s in receiver.spans() if s["name"] == "GET /test/{what}")
+    assert routed["attributes"]["http.route"] == "/test/{what}"
+    endpoints = {p["attributes"]["endpoint"]
+                 for p in receiver.latest_points("feast_feature_server_request")}
+    assert endpoints == {"/test/{what}", "GET"}, endpoints

@@ -299,3 +299,13 @@ Test(config, header_list_edge_cases)
     cr_assert_str_eq(cfg.traces.headers[0].value, "Basic dXNlcjpwYXNz=");
     cr_assert_str_eq(cfg.traces.headers[1].value, "%41", "decoded once, not twice");
 }
+
+Test(config, route_templates)
+{
+    const char *env[] = {"FEAST_OTEL_ROUTES= /v1/items/{id} ,,/other,bad,/q?x=1", NULL};
+    cr_assert_eq(load_captured(env), 2);
+    cr_assert_eq(cfg.n_routes, 2);
+    cr_assert_str_eq(cfg.routes[0], "/v1/items/{id}");
+    cr_assert_str_eq(cfg.routes[1], "/other");
+    cr_assert_not_null(strstr(captured, "'bad' ignored"));
+}

@@ -36,3 +36,18 @@ Test(feast, other_paths_have_no_route)
     /* not NUL-terminated: only len bytes count */
     cr_assert_str_eq(fo_feast_route("/pushXYZ", 5), "/push");
 }
+
+Test(feast, configured_route_templates)
+{
+    const char *p = "/v1/items/42/detail";
+    cr_assert(fo_route_match("/v1/items/{id}/detail", p, strlen(p)));
+    cr_assert(!fo_route_match("/v1/items/{id}", p, strlen(p)), "one segment per parameter");
+    cr_assert(!fo_route_match("/v1/items/{id}/detail/more", p, strlen(p)));
+    cr_assert(!fo_route_match("/v1/item/{id}/detail", p, strlen(p)));
+    cr_assert(fo_route_match("/", "/", 1));
+    cr_assert(!fo_route_match("/{x}", "/", 1), "a parameter is never empty");
+    cr_assert(!fo_route_match("/a/{x}", "/a//", 4));
+    cr_assert(fo_route_match("/health", "/health", 7));
+    cr_assert(!fo_route_match("/health", "/healthz", 8));
+    cr_assert(!fo_route_match("/{", "/x", 2), "a lone brace is literal");
+}
