@@ -51,6 +51,25 @@ int fo_net_split_hostport(const char *hp, const char *default_port, char *host,
     return 0;
 }
 
+int fo_net_parse_url(const char *url, const char *default_port, char *authority,
+                     size_t authority_cap, char *host, size_t host_cap, char *port,
+                     size_t port_cap)
+{
+    if (fo_real.connect == NULL)
+        fo_real_init();
+    if (strncmp(url, "http://", 7) != 0)
+        return strstr(url, "://") != NULL ? -EPROTONOSUPPORT : -EINVAL;
+    const char *h = url + 7;
+    size_t n = strcspn(h, "/?#");
+    if (n == 0 || n >= authority_cap)
+        return -EINVAL;
+    memcpy(authority, h, n);
+    authority[n] = '\0';
+    if (fo_net_split_hostport(authority, default_port, host, host_cap, port, port_cap) != 0)
+        return -EINVAL;
+    return (int)(7 + n);
+}
+
 /* Milliseconds left before the deadline, or -1 when it has passed. */
 static int ms_left(uint64_t deadline_ns)
 {

@@ -21,6 +21,17 @@ int fo_net_split_hostport(const char *hostport, const char *default_port, char *
                           size_t host_cap, char *port, size_t port_cap);
 
 /*
+ * Takes the authority of an http:// URL (up to the first '/', '?' or '#')
+ * into authority (NUL-terminated) and splits it into host and port
+ * (default_port when none). Returns the offset of what follows the
+ * authority in url, -EPROTONOSUPPORT for https and other schemes, or
+ * -EINVAL. Resolves the real libc functions when that has not happened.
+ */
+int fo_net_parse_url(const char *url, const char *default_port, char *authority,
+                     size_t authority_cap, char *host, size_t host_cap, char *port,
+                     size_t port_cap);
+
+/*
  * Connects a non-blocking TCP socket to host:port before the deadline.
  * Returns the fd, or -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH (name not
  * resolved) or another -errno.

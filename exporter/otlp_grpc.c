@@ -47,20 +47,9 @@ int fo_grpc_client_init(struct fo_grpc_client *c, const char *url)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
-    if (fo_real.connect == NULL)
-        fo_real_init();
-    if (strncmp(url, "http://", 7) != 0)
-        return strstr(url, "://") != NULL ? -EPROTONOSUPPORT : -EINVAL;
-    const char *h = url + 7;
-    size_t n = strcspn(h, "/?#");
-    if (n == 0 || n >= sizeof c->authority)
-        return -EINVAL;
-    memcpy(c->authority, h, n);
-    c->authority[n] = '\0';
-    if (fo_net_split_hostport(c->authority, "4317", c->host, sizeof c->host, c->port,
-                              sizeof c->port) != 0)
-        return -EINVAL;
-    return 0;
+    int at = fo_net_parse_url(url, "4317", c->authority, sizeof c->authority, c->host,
+                              sizeof c->host, c->port, sizeof c->port);
+    return at < 0 ? at : 0;
 }
 
 void fo_grpc_client_close(struct fo_grpc_client *c)

@@ -22,20 +22,17 @@ int fo_http_client_init(struct fo_http_client *c, const char *url)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
-    if (fo_real.connect == NULL)
-        fo_real_init();
-    if (strncmp(url, "http://", 7) != 0)
-        return strstr(url, "://") != NULL ? -EPROTONOSUPPORT : -EINVAL;
-    const char *h = url + 7;
-    const char *path = strchr(h, '/');
-    size_t hostport_len = path != NULL ? (size_t)(path - h) : strlen(h);
-    if (hostport_len == 0 || hostport_len >= sizeof c->hostport)
+    int at = fo_net_parse_url(url, "80", c->hostport, sizeof c->hostport, c->host,
+                              sizeof c->host, c->port, sizeof c->port);
+    if (at < 0)
+        return at;
+    const char *path = url + at;
+    size_t slash = path[0] != '/'; /* "http://h?q": HTTP asks for "/?q" */
+    size_t n = strlen(path);
+    if (slash + n >= sizeof c->path)
         return -EINVAL;
-    memcpy(c->hostport, h, hostport_len);
-    if (fo_net_split_hostport(c->hostport, "80", c->host, sizeof c->host, c->port,
-                              sizeof c->port) != 0)
-        return -EINVAL;
-    strcpy(c->path, path != NULL ? path : "/");
+    c->path[0] = '/';
+    memcpy(c->path + slash, path, n + 1);
     return 0;
 }
 

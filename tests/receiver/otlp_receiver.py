@@ -53,23 +53,6 @@ def attrs(kvs):
     return {kv.key: any_value(kv.value) for kv in kvs}
 
 
-def partial_success_bytes(rejected, message):
-    """An Export*ServiceResponse with a partial success, for every signal: the
-    protos we decode with predate the field, so it is written by hand
-    (field 1 { 1: rejected count, 2: error_message })."""
-    def varint(n):
-        out = b""
-        while True:
-            b7 = n & 0x7F
-            n >>= 7
-            out += bytes([b7 | (0x80 if n else 0)])
-            if not n:
-                return out
-    msg = message.encode()
-    inner = b"\x08" + varint(rejected) + b"\x12" + varint(len(msg)) + msg
-    return b"\x0a" + varint(len(inner)) + inner
-
-
 def _varint(n):
     out = b""
     while True:
@@ -78,6 +61,14 @@ def _varint(n):
         out += bytes([b7 | (0x80 if n else 0)])
         if not n:
             return out
+
+
+def partial_success_bytes(rejected, message):
+    """An Export*ServiceResponse with a partial success, for every signal: the
+    protos we decode with predate the field, so it is written by hand
+    (field 1 { 1: rejected count, 2: error_message })."""
+    inner = b"\x08" + _varint(rejected) + _field(2, message.encode())
+    return _field(1, inner)
 
 
 def _field(num, data):
