@@ -10,6 +10,8 @@
 #include "log.h"
 #include "net.h"
 
+#define MIN_ATTEMPT_NS 100000000u /* 100 ms */
+
 int fo_delivery_init(struct fo_delivery *d, const struct fo_otlp_target *t,
                      enum fo_signal signal, uint64_t seed)
 {
@@ -115,7 +117,9 @@ void fo_delivery_send(struct fo_delivery *d, const void *msg, size_t len, uint64
         uint64_t now = fo_net_now_ns();
         uint64_t delay = r->retry_after_ms >= 0 ? (uint64_t)r->retry_after_ms * 1000000u
                                                 : fo_retry_backoff_ns(out->attempts, next_rng(d));
-        if (now >= deadline_ns || delay >= deadline_ns - now) {
+        /* An attempt needs time to be answered: none starts in the last
+         * MIN_ATTEMPT_NS before the deadline. */
+        if (now >= deadline_ns || delay + MIN_ATTEMPT_NS >= deadline_ns - now) {
             fo_log(FO_LOG_ERROR, fo_log_loss, "exporting %s to %s failed (%s) after %u attempt%s: "
                    "data dropped", signal_name(d), d->target->url, why, out->attempts,
                    out->attempts == 1 ? "" : "s");
