@@ -148,13 +148,14 @@ FAULTS = [
 ]
 
 
+ROUNDS, PHASE = 8, 0.25
+
+
 def apply_fault(rec, name, kw):
+    """A restart is the collector going away for a phase and coming back."""
     kw = dict(kw)
     mode = kw.pop("mode", name)
-    if name == "restart":
-        threading.Thread(target=rec.restart, args=(1.5,), daemon=True).start()
-    else:
-        rec.set_fault(mode, **kw)
+    rec.set_fault("refuse" if name == "restart" else mode, **kw)
 
 
 @pytest.mark.parametrize("grpc", [False, True], ids=["http", "grpc"])
@@ -169,28 +170,27 @@ def test_a_misbehaving_collector_never_hurts_the_host(hosts, grpc, fault, kw):
                          **transport_env(grpc, timeout_ms=timeout_ms))
         load = Load(h.port)
         load.run_for(0.3)  # warm up
-        healthy = load.run_for(1.0)
         rss_before = rss_kib(h.pid)
-        apply_fault(rec, fault, kw)
-        faulty = load.run_for(2.0)
-        rss_during = rss_kib(h.pid)
-        if fault != "restart":
+        # Healthy and faulty phases alternate, so that the noise of a client,
+        # a host and a receiver sharing two cores falls on both alike.
+        healthy, faulty = [], []
+        for _ in range(ROUNDS):
+            healthy += load.run_for(PHASE)
+            apply_fault(rec, fault, kw)
+            faulty += load.run_for(PHASE)
             rec.set_fault(None)
-        else:
-            time.sleep(0.5)
+        rss_during = rss_kib(h.pid)
         load.run_for(0.5)  # after recovery
         n = load.sent
         assert load.errors == 0
 
         # The host did not wait for the collector: its latency and throughput
-        # during the fault are those of the healthy phase. (Measured ratios
-        # stay within about 15 %; the client, the host and the receiver share
-        # two cores, so the bounds leave room for that noise, while a host
-        # that waited for the collector would be off by orders of magnitude.)
+        # while the collector misbehaved are those of the healthy phases
+        # (measured: within about 5 %; asserted: within 10 %).
         p50_ok, p50_bad = statistics.median(healthy), statistics.median(faulty)
-        rate_ok, rate_bad = len(healthy) / 1.0, len(faulty) / 2.0
-        assert p50_bad <= p50_ok * 1.5 + 0.0005, (p50_ok, p50_bad)
-        assert rate_bad >= rate_ok * 0.7, (rate_ok, rate_bad)
+        rate_ok, rate_bad = len(healthy), len(faulty)
+        assert p50_bad <= p50_ok * 1.1, (p50_ok, p50_bad)
+        assert rate_bad >= rate_ok * 0.9, (rate_ok, rate_bad)
         assert max(faulty) < 0.5, max(faulty)
         # Memory stays bounded (ring and span queue are fixed-size). ASan keeps
         # freed memory in quarantine, so RSS says nothing in that run.

@@ -413,19 +413,13 @@ class Receiver:
         old = self.fault
         self.fault = Fault(mode, **kw)
         if self.fault.mode == "refuse" and old.mode != "refuse":
-            self._front_sock.close()
+            self._close_front()
             self._drop_connections()
         elif old.mode == "refuse" and self.fault.mode != "refuse":
             self._open_front()
             self._start_front()
         elif self.fault.mode in ("blackhole", "garbage", "close_mid"):
             self._drop_connections()  # kept-alive connections must see it too
-
-    def restart(self, down_seconds):
-        """A collector restart: refuses connections for that long."""
-        self.set_fault("refuse")
-        time.sleep(down_seconds)
-        self.set_fault(None)
 
     def _start_front(self):
         self._front_thread = threading.Thread(target=self._accept_loop,
@@ -436,12 +430,20 @@ class Receiver:
         self._start_front()
         return self
 
-    def stop(self):
-        self._stopping = True
+    def _close_front(self):
+        """Stops listening at once: shutdown wakes the thread blocked in
+        accept, which would otherwise keep the port bound."""
         try:
-            self._front_sock.close()
+            self._front_sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+        self._front_sock.close()
+        if self._front_thread is not None:
+            self._front_thread.join(timeout=2)
+
+    def stop(self):
+        self._stopping = True
+        self._close_front()
         self._drop_connections()
         if self.grpc:
             self._grpc.stop(0)
