@@ -81,7 +81,9 @@ static size_t build(struct fo_prom_sample *out, size_t cap, const struct fo_feas
             p->buckets[b] = s->buckets[b];
         n++;
     }
-    if (ps != NULL && ps->time_ns != 0 && n + 2 <= cap) {
+    /* Gauges of the processes that serve requests, as Feast's workers
+     * report theirs; a pre-fork master that only listens has none. */
+    if (fm->n_series > 0 && ps != NULL && ps->time_ns != 0 && n + 2 <= cap) {
         memset(&out[n], 0, 2 * sizeof *out);
         out[n].family = FAM_CPU;
         out[n++].value = ps->cpu_percent;
