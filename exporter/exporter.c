@@ -404,9 +404,32 @@ static void export_metrics(struct state *st)
         st->self.metric_exports_failed++;
 }
 
+/*
+ * fork() while this thread runs (a pre-fork master serving Prometheus):
+ * the child gets a copy of memory in which any lock this thread held stays
+ * held forever. The atfork prepare handler asks the thread to stop at a
+ * point where it holds nothing (here, or between polls) and waits for it,
+ * at most FORK_PARK_MS; the parent handler lets it go on.
+ */
+#define FORK_PARK_MS 50
+static _Atomic int fork_pending, parked;
+
+static void park_if_forking(void)
+{
+    if (!atomic_load_explicit(&fork_pending, memory_order_acquire))
+        return;
+    atomic_store(&parked, 1);
+    while (atomic_load_explicit(&fork_pending, memory_order_acquire)) {
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&parked, 0);
+}
+
 /* Moves every published record out of the ring. */
 static void drain(struct state *st)
 {
+    park_if_forking();
     uint64_t mono_to_unix = clock_ns(CLOCK_REALTIME) - mono_ns();
     const struct fo_record *r;
     while ((r = fo_ring_peek(&fo_records)) != NULL) {
@@ -487,6 +510,7 @@ static void *run(void *arg)
         return NULL;
     }
     for (;;) {
+        park_if_forking();
         int stopping = atomic_load(&stop_requested);
         if (stopping)
             st->exit_deadline_ns = atomic_load(&exit_deadline_ns);
@@ -564,8 +588,27 @@ void fo_exporter_shutdown(void)
                (int)getpid(), (double)(mono_ns() - t0) / 1e6);
 }
 
+static void atfork_prepare(void)
+{
+    if (!atomic_load(&started) || atomic_load(&thread_done) ||
+        pthread_equal(pthread_self(), thread))
+        return;
+    atomic_store_explicit(&fork_pending, 1, memory_order_release);
+    for (int i = 0; i < FORK_PARK_MS * 10 && !atomic_load(&parked); i++) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void atfork_parent(void)
+{
+    atomic_store_explicit(&fork_pending, 0, memory_order_release);
+}
+
 static void atfork_child(void)
 {
+    atomic_store(&fork_pending, 0);
+    atomic_store(&parked, 0);
     /* Only the forking thread exists in the child: no exporter thread, and
      * the parent's unexported records are the parent's to export. */
     atomic_store(&started, 0);
@@ -589,6 +632,6 @@ int fo_exporter_init(const struct fo_config *c)
     int rc = fo_ring_init(&fo_records, cap);
     if (rc != 0)
         return rc;
-    pthread_atfork(NULL, NULL, atfork_child);
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
     return 0;
 }
