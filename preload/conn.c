@@ -113,7 +113,13 @@ static void emit(void *ctx, const struct fo_http_info *info)
     const struct fo_conn *c = ctx;
     struct fo_record *rec = fo_ring_claim(&fo_records);
     if (rec != NULL) {
-        rec->http = *info;
+        /* The fixed fields, then strings up to their lengths: most of the
+         * half-kilobyte record is unused room. */
+        memcpy(&rec->http, info, offsetof(struct fo_http_info, target));
+        memcpy(rec->http.target, info->target, info->target_len);
+        memcpy(rec->http.user_agent, info->user_agent, info->ua_len);
+        if (info->flags & FO_HTTP_F_TRACEPARENT)
+            memcpy(rec->http.traceparent, info->traceparent, FO_TRACEPARENT_LEN);
         memcpy(rec->peer_addr, c->peer_addr, sizeof rec->peer_addr);
         rec->peer_family = c->peer_family;
         rec->peer_port = c->peer_port;
@@ -300,11 +306,13 @@ static void feed(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int err
         }
         return;
     }
-    size_t want = 0;
-    for (int i = 0; i < iovcnt; i++)
-        want += iov[i].iov_len;
-    if (r == 0 && want == 0)
-        return;
+    if (r == 0) {
+        size_t want = 0;
+        for (int i = 0; i < iovcnt; i++)
+            want += iov[i].iov_len;
+        if (want == 0)
+            return; /* a zero-length call, not an end of stream */
+    }
     struct fo_conn *c = enter(fd);
     if (c == NULL)
         return;
@@ -313,6 +321,8 @@ static void feed(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int err
     if (r == 0) {
         if (is_read)
             fo_http1_on_peer_eof(&c->h1, now, emit, c);
+    } else if (iovcnt == 1) {
+        rc = fn(&c->h1, iov[0].iov_base, (size_t)r, now, emit, c);
     } else {
         size_t left = (size_t)r;
         for (int i = 0; i < iovcnt && left > 0 && rc == FO_HTTP1_OK; i++) {

@@ -297,6 +297,29 @@ Test(http1, bare_lf_line_endings)
     GOT_TARGET(0, "/lf");
 }
 
+Test(http1, header_names_match_in_any_case_and_only_whole)
+{
+    cr_assert_eq(rd("POST /a HTTP/1.1\r\nUSER-AGENT:\t ua/1 \t\r\nx-user-agent: no\r\n"
+                    "User-Agentx: no\r\nuser-agent : no\r\nCONTENT-length: 2\r\n"
+                    "cOnNeCtIoN: Keep-Alive, CLOSE\r\n\r\nhi", 1), 0);
+    cr_assert_eq(wr("HTTP/1.1 200 OK\r\ncontent-LENGTH:3\r\n\r\nabc", 2), 0);
+    cr_assert_eq(cap.n, 1);
+    assert_str(cap.got[0].user_agent, cap.got[0].ua_len, "ua/1");
+    cr_assert_eq(cap.got[0].status, 200);
+    /* The request asked to close: nothing more is expected after it. */
+    cr_assert_eq(rd("GET / HTTP/1.1\r\n\r\n", 3), FO_HTTP1_STOP);
+}
+
+Test(http1, headers_not_read_are_not_judged)
+{
+    /* The server judges lines we do not read; the exchange is still measured. */
+    cr_assert_eq(rd("GET / HTTP/1.1\r\nX(y): 1\r\nno colon here\r\nHost: h\r\n\r\n", 1), 0);
+    cr_assert_eq(wr("HTTP/1.1 400 Bad Request\r\nServer: s\r\nContent-Length: 0\r\n\r\n", 2),
+                 0);
+    cr_assert_eq(cap.n, 1);
+    cr_assert_eq(cap.got[0].status, 400);
+}
+
 Test(http1, malformed_inputs_stop_without_emitting)
 {
     const char *bad[] = {
