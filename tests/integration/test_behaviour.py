@@ -42,6 +42,21 @@ def test_sampler_always_off_counts_every_request_in_metrics(receiver, hosts):
                receiver.latest_points("http.server.request.duration")) == 3
 
 
+def test_a_full_batch_is_exported_without_waiting_for_the_delay(receiver, hosts):
+    """The batch span processor sends a full batch at once; only a partial
+    batch waits for OTEL_BSP_SCHEDULE_DELAY."""
+    h = start_feature_server(hosts, receiver, OTEL_BSP_SCHEDULE_DELAY="60000",
+                             OTEL_BSP_MAX_EXPORT_BATCH_SIZE="4", OTEL_METRICS_EXPORTER="none")
+    for _ in range(9):
+        assert get(h.port, "/health")[0] == 200
+    assert receiver.wait_for(lambda: len(receiver.spans()) == 8, timeout=5), \
+        len(receiver.spans())
+    time.sleep(0.3)
+    assert len(receiver.spans()) == 8  # the ninth waits for the delay, or exit
+    h.stop()
+    assert len(receiver.spans()) == 9
+
+
 def test_malformed_variable_gives_one_line_and_the_default(receiver, hosts):
     h = start_feature_server(hosts, receiver, OTEL_BSP_SCHEDULE_DELAY="abc",
                              OTEL_EXPORTER_OTLP_HEADERS="api-key=s3cr3t,broken")
