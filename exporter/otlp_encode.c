@@ -222,152 +222,373 @@ static const char *const status_attrs[FO_FEAST_STATUSES] = {
     [FO_FEAST_INVALID] = "feast.status.invalid",
 };
 
-/* The Feast statistics of a request as span attributes (only what is known). */
-static int feast_attrs(struct attrs *a, const struct fo_feast_stats *st)
+/*
+ * Spans are written straight in the wire format: a batch holds hundreds of
+ * them, and building a protobuf-c message tree per span and packing it by
+ * reflection cost ten times the budget per span. Field numbers are those of
+ * the OTLP protos (trace.proto, common.proto, resource.proto); the output
+ * is checked by decoding it with protobuf-c and with Python's protobuf.
+ * Metrics, a few messages per export interval, still go through protobuf-c.
+ */
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2 };
+
+/* Room a span can take at most, beyond its route (see span_bound). */
+#define SPAN_FIXED_MAX 2048
+
+static size_t varint_len(uint64_t v)
 {
-    int rc = 0;
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* The writers below run after room was reserved: they never check it. */
+static void put_varint(struct fo_buf *b, uint64_t v)
+{
+    uint8_t *p = b->data + b->len;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    b->len = (size_t)(p - b->data);
+}
+
+static void put_tag(struct fo_buf *b, unsigned field, unsigned wt)
+{
+    put_varint(b, (uint64_t)field << 3 | wt);
+}
+
+static void put_raw(struct fo_buf *b, const void *p, size_t n)
+{
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void put_bytes(struct fo_buf *b, unsigned field, const void *p, size_t n)
+{
+    put_tag(b, field, WT_LEN);
+    put_varint(b, n);
+    put_raw(b, p, n);
+}
+
+static void put_fixed64(struct fo_buf *b, unsigned field, uint64_t v)
+{
+    put_tag(b, field, WT_I64);
+    for (int i = 0; i < 8; i++)
+        b->data[b->len++] = (uint8_t)(v >> (8 * i)); /* little-endian on the wire */
+}
+
+/* Length of s[0..n) once made valid UTF-8 as dup_text does; *clean when
+ * that is s itself. */
+static size_t text_len(const char *s, size_t n, int *clean)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    /* Eight bytes at a time while none is NUL or has its high bit set. */
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    for (uint64_t w; i + 8 <= n; i += 8) {
+        memcpy(&w, u + i, 8);
+        if (((w | (w - ones)) & highs) != 0)
+            break;
+    }
+    while (i < n && (unsigned char)(u[i] - 1) < 0x7f) /* 0x01..0x7f */
+        i++;
+    *clean = i == n;
+    if (*clean)
+        return n;
+    size_t out = i;
+    while (i < n) {
+        size_t k = utf8_seq(u + i, n - i);
+        out += k != 0 ? k : 3;
+        i += k != 0 ? k : 1;
+    }
+    return out;
+}
+
+static void put_text_body(struct fo_buf *b, const char *s, size_t n, int clean)
+{
+    if (clean) {
+        put_raw(b, s, n);
+        return;
+    }
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(u + i, n - i);
+        if (k == 0) {
+            put_raw(b, "\xef\xbf\xbd", 3);
+            i++;
+        } else {
+            put_raw(b, s + i, k);
+            i += k;
+        }
+    }
+}
+
+static void put_text(struct fo_buf *b, unsigned field, const char *s, size_t n)
+{
+    int clean;
+    size_t len = text_len(s, n, &clean);
+    put_tag(b, field, WT_LEN);
+    put_varint(b, len);
+    put_text_body(b, s, n, clean);
+}
+
+/* A literal key and its length. */
+#define KEY(k) k, sizeof k - 1
+
+/* KeyValue{key = 1, value = 2: AnyValue{string_value = 1 | int_value = 3}}
+ * as the field'th field of the enclosing message. */
+static void put_kv_text(struct fo_buf *b, unsigned field, const char *key, size_t klen,
+                        const char *s, size_t n)
+{
+    int clean;
+    size_t vlen = text_len(s, n, &clean);
+    size_t any = 1 + varint_len(vlen) + vlen;
+    put_tag(b, field, WT_LEN);
+    put_varint(b, 1 + varint_len(klen) + klen + 1 + varint_len(any) + any);
+    put_bytes(b, 1, key, klen); /* keys are clean: constants, or cleaned */
+    put_tag(b, 2, WT_LEN);
+    put_varint(b, any);
+    put_tag(b, 1, WT_LEN);
+    put_varint(b, vlen);
+    put_text_body(b, s, n, clean);
+}
+
+static void put_kv_str(struct fo_buf *b, unsigned field, const char *key, size_t klen,
+                       const char *s)
+{
+    put_kv_text(b, field, key, klen, s, strlen(s));
+}
+
+static void put_kv_int(struct fo_buf *b, unsigned field, const char *key, size_t klen,
+                       int64_t x)
+{
+    size_t any = 1 + varint_len((uint64_t)x);
+    put_tag(b, field, WT_LEN);
+    put_varint(b, 1 + varint_len(klen) + klen + 1 + varint_len(any) + any);
+    put_bytes(b, 1, key, klen);
+    put_tag(b, 2, WT_LEN);
+    put_varint(b, any);
+    put_tag(b, 3, WT_VARINT);
+    put_varint(b, (uint64_t)x);
+}
+
+/*
+ * A length-delimited field whose length is known only after its body:
+ * open_len() leaves room for a length of `room` varint bytes, a guess;
+ * close_len() writes the length there, and only when the guess was wrong
+ * moves the body to fit. A batch's envelope is as long as the batch, so
+ * guessing right spares moving every span.
+ */
+static size_t open_len(struct fo_buf *b, unsigned field, size_t room)
+{
+    put_tag(b, field, WT_LEN);
+    b->len += room;
+    return b->len;
+}
+
+static void close_len(struct fo_buf *b, size_t body, size_t room)
+{
+    size_t n = b->len - body;
+    size_t vl = varint_len(n);
+    if (vl != room)
+        memmove(b->data + body - room + vl, b->data + body, n);
+    b->len = body - room;
+    put_varint(b, n);
+    b->len += n;
+}
+
+#define LEN_ROOM 5 /* a varint of up to 2^35 - 1: FO_BUF_MAX fits */
+
+/* "a.b.c.d" without the locale and stdio machinery of inet_ntop. */
+static size_t ipv4_text(const uint8_t a[4], char *out)
+{
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (v >= 100)
+            out[n++] = (char)('0' + v / 100);
+        if (v >= 10)
+            out[n++] = (char)('0' + v / 10 % 10);
+        out[n++] = (char)('0' + v % 10);
+        out[n++] = '.';
+    }
+    out[--n] = '\0';
+    return n;
+}
+
+/* The Feast statistics of a request as span attributes (only what is known). */
+static void feast_attrs(struct fo_buf *b, const struct fo_feast_stats *st)
+{
     if (!(st->known & FO_FEAST_K_REQUEST))
-        return 0;
+        return;
     size_t name_len = clamp(st->name.len, FO_FEAST_NAME_MAX);
     if (st->kind == FO_FEAST_BODY_GOF) {
-        rc |= add_int(a, "feast.entity_count", st->entity_count);
+        put_kv_int(b, 9, KEY("feast.entity_count"), st->entity_count);
         if (st->known & FO_FEAST_K_SERVICE) {
-            rc |= add_str_n(a, "feast.feature_service", st->name.s, name_len);
+            put_kv_text(b, 9, KEY("feast.feature_service"), st->name.s, name_len);
         } else {
-            rc |= add_int(a, "feast.feature_count", st->feature_count);
-            rc |= add_int(a, "feast.feature_view_count", st->view_count);
+            put_kv_int(b, 9, KEY("feast.feature_count"), st->feature_count);
+            put_kv_int(b, 9, KEY("feast.feature_view_count"), st->view_count);
         }
         for (int k = 0; k < FO_FEAST_STATUSES && (st->known & FO_FEAST_K_STATUSES); k++) {
             uint64_t n = 0;
             for (int v = 0; v <= FO_FEAST_VIEWS_MAX; v++)
                 n += st->status[v][k];
-            rc |= add_int(a, status_attrs[k], (int64_t)n);
+            put_kv_int(b, 9, status_attrs[k], strlen(status_attrs[k]), (int64_t)n);
         }
     } else if (st->kind == FO_FEAST_BODY_PUSH) {
         static const char *const modes[] = {"online", "offline", "online_and_offline"};
-        rc |= add_str_n(a, "feast.push_source", st->name.s, name_len);
-        rc |= add_str(a, "feast.push_mode", modes[st->push_mode % 3]);
+        put_kv_text(b, 9, KEY("feast.push_source"), st->name.s, name_len);
+        put_kv_str(b, 9, KEY("feast.push_mode"), modes[st->push_mode % 3]);
     } else if (st->kind == FO_FEAST_BODY_MATERIALIZE) {
-        rc |= add_int(a, "feast.feature_view_count", st->view_count);
+        put_kv_int(b, 9, KEY("feast.feature_view_count"), st->view_count);
     }
-    return rc;
 }
 
-static int span_attrs(Span *sp, const struct fo_span *s, const char *method, const char *err)
+/* The most a span can take: every string tripled by U+FFFD, twice for the
+ * route (name and http.route), and the fixed part. */
+static size_t span_bound(const struct fo_span *s)
+{
+    size_t route = s->route != NULL ? strlen(s->route) : 0;
+    return SPAN_FIXED_MAX + 3 * (FO_TARGET_MAX + FO_UA_MAX + 2 * FO_METHOD_MAX +
+                                 FO_FEAST_NAME_MAX + 2 * route);
+}
+
+/*
+ * A span's length takes two varint bytes: it is at least 141 bytes (ids,
+ * kind, times, and the method, path, scheme and protocol attributes) and
+ * below 16384 unless its route is thousands of bytes long (then its body
+ * moves, in close_len).
+ */
+#define SPAN_LEN_ROOM 2
+
+/* One Span as field 2 of ScopeSpans; room was reserved (span_bound). */
+static void put_span(struct fo_buf *b, const struct fo_span *s)
 {
     const struct fo_http_info *h = &s->rec.http;
-    struct attrs a;
-    if (attrs_init(&a, 24) != 0)
-        return -1;
-    char addr[INET6_ADDRSTRLEN] = "";
-    if (s->rec.peer_family == AF_INET || s->rec.peer_family == AF_INET6)
-        inet_ntop(s->rec.peer_family, s->rec.peer_addr, addr, sizeof addr);
+    size_t body = open_len(b, 2, SPAN_LEN_ROOM);
+    put_bytes(b, 1, s->trace_id, 16);
+    put_bytes(b, 2, s->span_id, 8);
+    if (s->has_parent)
+        put_bytes(b, 4, s->parent_span_id, 8);
+    const char *method = fo_http_method_name(h->method, clamp(h->method_len, FO_METHOD_MAX));
+    int other = strcmp(method, "_OTHER") == 0;
+    /* The conventions name a span of an unknown method "HTTP". */
+    const char *verb = other ? "HTTP" : method;
+    if (s->route != NULL) {
+        char name[FO_METHOD_MAX + 1 + 256];
+        size_t vl = strlen(verb), rl = clamp(strlen(s->route), 256);
+        memcpy(name, verb, vl);
+        name[vl] = ' ';
+        memcpy(name + vl + 1, s->route, rl);
+        put_text(b, 5, name, vl + 1 + rl);
+    } else {
+        put_text(b, 5, verb, strlen(verb));
+    }
+    put_tag(b, 6, WT_VARINT);
+    put_varint(b, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
+    put_fixed64(b, 7, s->start_unix_ns);
+    put_fixed64(b, 8, s->end_unix_ns);
+
     /* Lengths come from another thread's record: never trust them past
      * their arrays. */
     size_t target_len = clamp(h->target_len, FO_TARGET_MAX);
-    int rc = add_str(&a, "http.request.method", method);
-    if (strcmp(method, "_OTHER") == 0)
-        rc |= add_str_n(&a, "http.request.method_original", h->method,
-                        clamp(h->method_len, FO_METHOD_MAX));
+    put_kv_str(b, 9, KEY("http.request.method"), method);
+    if (other)
+        put_kv_text(b, 9, KEY("http.request.method_original"), h->method,
+                    clamp(h->method_len, FO_METHOD_MAX));
     /* Only the path: the query string may hold secrets. */
-    rc |= add_str_n(&a, "url.path", h->target, clamp(s->path_len, target_len));
-    rc |= add_str(&a, "url.scheme", s->rec.scheme == FO_SCHEME_HTTPS ? "https" : "http");
+    put_kv_text(b, 9, KEY("url.path"), h->target, clamp(s->path_len, target_len));
+    put_kv_str(b, 9, KEY("url.scheme"), s->rec.scheme == FO_SCHEME_HTTPS ? "https" : "http");
     if (s->route != NULL)
-        rc |= add_str(&a, "http.route", s->route);
+        put_kv_str(b, 9, KEY("http.route"), s->route);
     if (h->status != 0)
-        rc |= add_int(&a, "http.response.status_code", h->status);
-    rc |= add_str(&a, "network.protocol.version", h->version_minor ? "1.1" : "1.0");
+        put_kv_int(b, 9, KEY("http.response.status_code"), h->status);
+    put_kv_str(b, 9, KEY("network.protocol.version"), h->version_minor ? "1.1" : "1.0");
     if (s->rec.local_port != 0)
-        rc |= add_int(&a, "server.port", s->rec.local_port);
+        put_kv_int(b, 9, KEY("server.port"), s->rec.local_port);
+    char addr[INET6_ADDRSTRLEN] = "";
+    if (s->rec.peer_family == AF_INET)
+        ipv4_text(s->rec.peer_addr, addr);
+    else if (s->rec.peer_family == AF_INET6)
+        inet_ntop(AF_INET6, s->rec.peer_addr, addr, sizeof addr);
     if (addr[0] != '\0') {
-        rc |= add_str(&a, "client.address", addr);
-        rc |= add_int(&a, "client.port", s->rec.peer_port);
+        put_kv_str(b, 9, KEY("client.address"), addr);
+        put_kv_int(b, 9, KEY("client.port"), s->rec.peer_port);
     }
     if (h->ua_len > 0)
-        rc |= add_str_n(&a, "user_agent.original", h->user_agent, clamp(h->ua_len, FO_UA_MAX));
-    if (err[0] != '\0')
-        rc |= add_str(&a, "error.type", err);
-    if (h->flags & FO_HTTP_F_FEAST)
-        rc |= feast_attrs(&a, &s->rec.feast);
-    sp->n_attributes = a.n;
-    sp->attributes = a.kv;
-    return rc;
-}
-
-static Span *encode_span(const struct fo_span *s)
-{
-    struct ids {
-        uint8_t trace[16], span[8], parent[8];
-    } *ids = ALLOC(struct ids);
-    Span *sp = ALLOC(Span);
-    if (sp == NULL || ids == NULL)
-        return NULL;
-    opentelemetry__proto__trace__v1__span__init(sp);
-    memcpy(ids->trace, s->trace_id, 16);
-    memcpy(ids->span, s->span_id, 8);
-    memcpy(ids->parent, s->parent_span_id, 8);
-    sp->trace_id = (ProtobufCBinaryData){16, ids->trace};
-    sp->span_id = (ProtobufCBinaryData){8, ids->span};
-    if (s->has_parent)
-        sp->parent_span_id = (ProtobufCBinaryData){8, ids->parent};
-    const struct fo_http_info *h = &s->rec.http;
-    const char *method = fo_http_method_name(h->method, clamp(h->method_len, FO_METHOD_MAX));
-    /* The conventions name a span of an unknown method "HTTP". */
-    const char *verb = strcmp(method, "_OTHER") == 0 ? "HTTP" : method;
-    char name[160];
-    int n = s->route != NULL ? snprintf(name, sizeof name, "%s %s", verb, s->route)
-                             : snprintf(name, sizeof name, "%s", verb);
-    sp->name = dup_text(name, clamp((size_t)n, sizeof name - 1));
-    sp->kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER;
-    sp->start_time_unix_nano = s->start_unix_ns;
-    sp->end_time_unix_nano = s->end_unix_ns;
+        put_kv_text(b, 9, KEY("user_agent.original"), h->user_agent, clamp(h->ua_len, FO_UA_MAX));
     char err[8];
     fo_http_error_type(&s->rec, err);
-    if (sp->name == NULL || span_attrs(sp, s, method, err) != 0)
-        return NULL;
+    if (err[0] != '\0')
+        put_kv_str(b, 9, KEY("error.type"), err);
+    if (h->flags & FO_HTTP_F_FEAST)
+        feast_attrs(b, &s->rec.feast);
     /* Server spans: 5xx and aborted exchanges are errors; 4xx are the
-     * client's and leave the status unset. */
+     * client's and leave the status unset. Status{code = 3}. */
     if (err[0] != '\0') {
-        Opentelemetry__Proto__Trace__V1__Status *st =
-            ALLOC(Opentelemetry__Proto__Trace__V1__Status);
-        if (st == NULL)
-            return NULL;
-        opentelemetry__proto__trace__v1__status__init(st);
-        st->code = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
-        sp->status = st;
+        put_tag(b, 15, WT_LEN);
+        put_varint(b, 2);
+        put_tag(b, 3, WT_VARINT);
+        put_varint(b, OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
     }
-    return sp;
+    close_len(b, body, SPAN_LEN_ROOM);
+}
+
+/* The resource's attributes: at most FO_RESOURCE_MAX of bounded strings. */
+static size_t resource_bound(const struct fo_resource *r)
+{
+    return 16 + r->n * (3 * (FO_CFG_STR_MAX + sizeof r->attrs[0].str) + 32);
 }
 
 int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spans, size_t n,
                           struct fo_buf *out)
 {
-    fo_arena_reset(&fo_encode_arena);
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss;
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
-    opentelemetry__proto__trace__v1__resource_spans__init(&rs);
-    opentelemetry__proto__trace__v1__scope_spans__init(&ss);
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp = &ss;
-    req.n_resource_spans = 1;
-    req.resource_spans = &rsp;
-    rs.n_scope_spans = 1;
-    rs.scope_spans = &ssp;
-    rs.resource = encode_resource(r);
-    ss.scope = scope();
-    ss.spans = ALLOC_N(Span *, n > 0 ? n : 1);
-    int rc = rs.resource != NULL && ss.scope != NULL && ss.spans != NULL ? 0 : -ENOMEM;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if ((ss.spans[i] = encode_span(&spans[i])) == NULL)
-            rc = -ENOMEM;
-        ss.n_spans = i + 1;
+    size_t start = out->len;
+    /* Room for the envelope: the resource, the scope and three lengths. */
+    if (fo_buf_reserve(out, resource_bound(r) + 256) != 0)
+        return -ENOMEM;
+    /* The envelope's lengths are about the batch's: guess ~400 bytes a span. */
+    size_t guess = varint_len(512 + 400 * (uint64_t)n);
+    size_t rs = open_len(out, 1, guess); /* ExportTraceServiceRequest.resource_spans */
+    size_t res = open_len(out, 1, LEN_ROOM); /* ResourceSpans.resource */
+    for (size_t i = 0; i < r->n; i++) {
+        const struct fo_attr *at = &r->attrs[i];
+        /* Keys come from OTEL_RESOURCE_ATTRIBUTES too: clean them as well. */
+        char key[FO_CFG_STR_MAX * 3 + 1];
+        struct fo_buf kb = {(uint8_t *)key, 0, sizeof key};
+        int clean;
+        size_t klen = clamp(strnlen(at->key, sizeof at->key), sizeof at->key);
+        text_len(at->key, klen, &clean);
+        put_text_body(&kb, at->key, klen, clean);
+        key[kb.len] = '\0';
+        if (at->is_int)
+            put_kv_int(out, 1, key, kb.len, at->num);
+        else
+            put_kv_text(out, 1, key, kb.len, at->str, strnlen(at->str, sizeof at->str));
     }
-    if (rc == 0)
-        rc = pack(&req.base, out);
-    fo_arena_reset(&fo_encode_arena);
-    return rc;
+    close_len(out, res, LEN_ROOM);
+    size_t ss = open_len(out, 2, guess); /* ResourceSpans.scope_spans */
+    size_t sc = open_len(out, 1, LEN_ROOM); /* ScopeSpans.scope */
+    put_text(out, 1, "feast-otel", 10);
+    put_text(out, 2, FO_VERSION, strlen(FO_VERSION));
+    close_len(out, sc, LEN_ROOM);
+    for (size_t i = 0; i < n; i++) {
+        /* fo_buf_reserve may move data: offsets, not pointers, are kept. */
+        if (fo_buf_reserve(out, span_bound(&spans[i]) + 16) != 0) {
+            out->len = start;
+            return -ENOMEM;
+        }
+        put_span(out, &spans[i]);
+    }
+    close_len(out, ss, guess);
+    close_len(out, rs, guess);
+    return 0;
 }
 
 static Metric *new_metric(const char *name, const char *unit, const char *desc)

@@ -346,6 +346,63 @@ Test(encode, traces_decoded_by_an_independent_implementation)
     fo_buf_free(&out);
 }
 
+Test(encode, long_fields_big_batches_and_every_address_form)
+{
+    /* Lengths of one, two and three varint bytes; addresses written by hand
+     * compared with inet_ntop's. */
+    enum { N = 700 };
+    static struct fo_span spans[N];
+    static const char *const v4[] = {"0.0.0.0", "255.255.255.255", "10.20.3.100", "9.99.199.1"};
+    char target[FO_TARGET_MAX + 1];
+    for (int i = 0; i < N; i++) {
+        size_t tl = (size_t)(1 + i % FO_TARGET_MAX);
+        memset(target, 'a' + i % 26, tl);
+        target[0] = '/';
+        target[tl] = '\0';
+        make_span(&spans[i], "GET", target, 200);
+        spans[i].rec.http.ua_len = (uint8_t)(i % (FO_UA_MAX + 1));
+        memset(spans[i].rec.http.user_agent, 'u', spans[i].rec.http.ua_len);
+        if (i % 5 == 4) {
+            spans[i].rec.peer_family = AF_INET6;
+            inet_pton(AF_INET6, i % 2 ? "2001:db8::1" : "::ffff:10.0.0.1", spans[i].rec.peer_addr);
+        } else {
+            inet_pton(AF_INET, v4[i % 4], spans[i].rec.peer_addr);
+        }
+        spans[i].span_id[0] = (uint8_t)i;
+    }
+    struct fo_buf out = {0};
+    TraceReq *req = encode_traces(spans, N, &out);
+    Span **got = req->resource_spans[0]->scope_spans[0]->spans;
+    for (int i = 0; i < N; i++) {
+        const struct fo_span *s = &spans[i];
+        char addr[INET6_ADDRSTRLEN];
+        inet_ntop(s->rec.peer_family, s->rec.peer_addr, addr, sizeof addr);
+        expect_str(got[i]->attributes, got[i]->n_attributes, "client.address", addr);
+        const AnyValue *p = find(got[i]->attributes, got[i]->n_attributes, "url.path");
+        cr_assert_eq(strlen(p->string_value), s->path_len, "span %d", i);
+        cr_assert_eq(memcmp(p->string_value, s->rec.http.target, s->path_len), 0);
+        const AnyValue *ua = find(got[i]->attributes, got[i]->n_attributes,
+                                  "user_agent.original");
+        cr_assert_eq(ua == NULL ? 0 : strlen(ua->string_value), s->rec.http.ua_len);
+        cr_assert_eq(got[i]->span_id.data[0], (uint8_t)i);
+    }
+    free_traces(req);
+    fo_buf_free(&out);
+
+    /* A span past 16 KiB (a huge route) between two ordinary ones. */
+    static char route[20001];
+    memset(route, 'r', sizeof route - 1);
+    route[0] = '/';
+    spans[1].route = route;
+    req = encode_traces(spans, 3, &out);
+    got = req->resource_spans[0]->scope_spans[0]->spans;
+    cr_assert_eq(strlen(find(got[1]->attributes, got[1]->n_attributes, "http.route")->string_value),
+                 sizeof route - 1);
+    cr_assert_eq(got[2]->span_id.data[0], 2);
+    free_traces(req);
+    fo_buf_free(&out);
+}
+
 Test(encode, strings_from_traffic_are_made_valid_utf8)
 {
     struct fo_span s;
@@ -654,7 +711,16 @@ Test(encode, every_allocation_failure_returns_enomem_and_leaves_out_alone)
     spans[0].route = "/a";
     struct fo_metrics *m = metrics_with_requests();
     struct fo_self_stats self = {0};
-    for (int which = 0; which < 2; which++) {
+    /* Spans are written straight into the buffer: no arena at all. */
+    {
+        struct fo_buf out = {0};
+        fo_encode_arena.fail_at = 1;
+        cr_assert_eq(fo_otlp_encode_traces(&res, spans, 4, &out), 0);
+        cr_assert_eq(fo_encode_arena.count, 0, "spans take nothing from the arena");
+        fo_encode_arena.fail_at = 0;
+        fo_buf_free(&out);
+    }
+    for (int which = 1; which < 2; which++) {
         long n;
         for (n = 1;; n++) {
             struct fo_buf out = {0};
@@ -692,10 +758,14 @@ Test(encode, the_arena_limit_and_the_buffer_cap_hold)
     struct fo_span s;
     make_span(&s, "GET", "/", 200);
     struct fo_buf out = {0};
+    struct fo_metrics *m = metrics_with_requests();
+    struct fo_self_stats self = {0};
     size_t limit = fo_encode_arena.limit;
     fo_encode_arena.limit = 1024;
-    cr_assert_eq(fo_otlp_encode_traces(&res, &s, 1, &out), -ENOMEM);
+    cr_assert_eq(fo_otlp_encode_metrics(&res, m, NULL, &sample, &self, 1, 2, &out), -ENOMEM);
     fo_encode_arena.limit = limit;
+    cr_assert_eq(fo_otlp_encode_metrics(&res, m, NULL, &sample, &self, 1, 2, &out), 0);
+    fo_metrics_del(m);
     cr_assert_eq(fo_otlp_encode_traces(&res, &s, 1, &out), 0);
 
     cr_assert_eq(fo_buf_reserve(&out, FO_BUF_MAX), -ENOMEM, "len + n past the cap");
