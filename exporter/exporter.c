@@ -240,8 +240,10 @@ static void split_target(struct fo_span *s)
 static void make_span(struct state *st, const struct fo_record *r, struct fo_span *s,
                       uint64_t mono_to_unix)
 {
-    memset(s, 0, sizeof *s);
+    /* Every field is set below: the record is copied once, not cleared first. */
     s->rec = *r;
+    s->has_parent = 0;
+    s->parent_remote = 0;
     s->start_unix_ns = r->http.start_ns + mono_to_unix;
     s->end_unix_ns = (r->http.end_ns > r->http.start_ns ? r->http.end_ns : r->http.start_ns) +
                      mono_to_unix;
@@ -433,20 +435,24 @@ static void drain(struct state *st)
     uint64_t mono_to_unix = clock_ns(CLOCK_REALTIME) - mono_ns();
     const struct fo_record *r;
     while ((r = fo_ring_peek(&fo_records)) != NULL) {
-        struct fo_span span;
-        make_span(st, r, &span, mono_to_unix);
+        /* Built in the queue's next slot, so that a queued span is not
+         * copied once more; it stays there only if it is queued. */
+        struct fo_span local;
+        int room = st->queue_len < cfg.bsp_max_queue_size;
+        struct fo_span *span = room ? &st->queue[st->queue_len] : &local;
+        make_span(st, r, span, mono_to_unix);
         fo_ring_release(&fo_records);
-        fo_metrics_observe_http(st->metrics, &span);
-        fo_feast_metrics_observe(st->feast, &span);
-        if (!(span.trace_flags & 1) || cfg.traces_exporters == 0)
+        fo_metrics_observe_http(st->metrics, span);
+        fo_feast_metrics_observe(st->feast, span);
+        if (!(span->trace_flags & 1) || cfg.traces_exporters == 0)
             continue;
-        if (st->queue_len == cfg.bsp_max_queue_size) {
+        if (!room) {
             st->self.spans_dropped_queue++;
             fo_log(FO_LOG_ERROR, fo_log_loss, "span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%u): "
                    "dropping spans", cfg.bsp_max_queue_size);
             continue;
         }
-        st->queue[st->queue_len++] = span;
+        st->queue_len++;
         if (st->queue_len >= cfg.bsp_max_export_batch_size && !st->exporting)
             export_spans(st, 0);
     }

@@ -84,11 +84,15 @@ static struct fo_feast_series *find(struct fo_feast_metrics *m, uint8_t f,
     memset(want, 0, sizeof want);
     for (int i = 0; i < fo_feast_families[f].n_labels; i++)
         if (values[i] != NULL)
-            snprintf(want[i], sizeof want[i], "%s", values[i]);
+            memcpy(want[i], values[i], strnlen(values[i], FO_FF_LABEL_MAX - 1));
+    /* Consecutive requests mostly hit the series the last one did. */
+    struct fo_feast_series *last = m->last[f];
+    if (last != NULL && memcmp(last->values, want, sizeof want) == 0)
+        return last;
     for (size_t i = 0; i < m->n_series; i++) {
         struct fo_feast_series *s = &m->series[i];
         if (s->family == f && memcmp(s->values, want, sizeof want) == 0)
-            return s;
+            return m->last[f] = s;
     }
     if (m->n_series == FO_FF_MAX_SERIES) {
         m->overflowed++;
@@ -98,7 +102,7 @@ static struct fo_feast_series *find(struct fo_feast_metrics *m, uint8_t f,
     s->family = f;
     s->used = 1;
     memcpy(s->values, want, sizeof want);
-    return s;
+    return m->last[f] = s;
 }
 
 static void count(struct fo_feast_metrics *m, uint8_t f, const char *a, const char *b,
@@ -125,6 +129,20 @@ static void observe(struct fo_feast_metrics *m, uint8_t f, const char *const v[F
     s->sum += x;
 }
 
+/* Decimal digits of x into out (room for 11 bytes). */
+static void utoa(uint32_t x, char *out)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
 static void name_str(const struct fo_feast_name *n, char out[FO_FF_LABEL_MAX])
 {
     memcpy(out, n->s, n->len);
@@ -137,7 +155,11 @@ const char *fo_feast_endpoint(const struct fo_span *s, char *buf, size_t cap)
         return s->route;
     const struct fo_http_info *h = &s->rec.http;
     size_t n = h->method_len < FO_METHOD_MAX ? h->method_len : FO_METHOD_MAX;
-    snprintf(buf, cap, "%s", fo_http_method_name(h->method, n));
+    const char *name = fo_http_method_name(h->method, n);
+    size_t len = cap > 0 ? strnlen(name, cap - 1) : 0;
+    memcpy(buf, name, len);
+    if (cap > 0)
+        buf[len] = '\0';
     return buf;
 }
 
@@ -159,8 +181,8 @@ void fo_feast_metrics_observe(struct fo_feast_metrics *m, const struct fo_span *
     count(m, FO_FF_REQUEST_TOTAL, endpoint, ok ? "success" : "error", service, 1);
     char features[16] = "", views[16] = "";
     if (known && st->kind == FO_FEAST_BODY_GOF && !(st->known & FO_FEAST_K_SERVICE)) {
-        snprintf(features, sizeof features, "%u", st->feature_count);
-        snprintf(views, sizeof views, "%u", st->view_count);
+        utoa(st->feature_count, features);
+        utoa(st->view_count, views);
     }
     const char *lat[FO_FF_MAX_LABELS] = {endpoint, features, views, service};
     observe(m, FO_FF_REQUEST_LATENCY, lat, seconds);

@@ -64,6 +64,7 @@ struct fo_feast_metrics {
     struct fo_feast_series *series; /* FO_FF_MAX_SERIES, filled in order */
     size_t n_series;
     uint64_t overflowed;            /* observations past the series limit */
+    struct fo_feast_series *last[FO_FF_FAMILIES]; /* per family, the last series found */
 };
 
 /* NULL when out of memory. */
