@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -139,6 +141,11 @@ int fo_net_connect(const char *host, const char *port, uint64_t deadline_ns)
                 continue;
             }
         }
+        /* A request goes out as a few writes (headers, then body frames):
+         * Nagle's algorithm would hold the last one for the collector's
+         * delayed ACK, 40 ms per export. */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         rc = fd;
         break;
     }

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exporter/net.h"
 #include "exporter/otlp_http.h"
+#include "preload/real.h"
 
 /* The server answers each request on a connection with the next reply of
  * its script; "CLOSE" closes the connection instead, "HANG" never answers. */
@@ -230,6 +233,29 @@ Test(otlp_http, refused_fails_fast)
     uint64_t t0 = mono_ms();
     cr_assert_eq(post(&c, &status, 5000), -ECONNREFUSED);
     cr_assert_lt(mono_ms() - t0, 1000);
+}
+
+Test(otlp_http, connections_to_the_collector_send_without_delay)
+{
+    /* With Nagle's algorithm on, the last frames of an export waited for
+     * the collector's delayed ACK: 40 ms per export. */
+    fo_real_init();
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(lfd, 1), 0);
+    socklen_t len = sizeof a;
+    getsockname(lfd, (struct sockaddr *)&a, &len);
+    char port[8];
+    snprintf(port, sizeof port, "%d", ntohs(a.sin_port));
+    int fd = fo_net_connect("127.0.0.1", port, mono_ms() * 1000000u + 2000000000u);
+    cr_assert_geq(fd, 0);
+    int on = 0;
+    socklen_t ol = sizeof on;
+    cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &ol), 0);
+    cr_assert_eq(on, 1);
+    close(fd);
+    close(lfd);
 }
 
 Test(otlp_http, a_server_that_never_answers_hits_the_deadline)
