@@ -64,7 +64,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 HELPER_SRC := $(wildcard tests/hosts/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/hosts/%.c=$(BUILD)/hosts/%)
-BENCH_BIN := $(BUILD)/bench/exporter_load
+BENCH_BIN := $(BUILD)/bench/exporter_load $(BUILD)/bench/discard_http
 PY_GEN_OK := $(BUILD)/py/.ok
 
 .PHONY: check-exports check-hot-path all test unit integration asan fuzz fuzz-smoke demo install clean deps bench bench-smoke
@@ -140,6 +140,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_A)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Wno-missing-prototypes -o $@ $< $(CORE_A) \
 	    $$(pkg-config --libs criterion) $(LDLIBS_SO)
+
+$(BUILD)/bench/discard_http: tests/bench/discard_http.c | $(DEPS_OK)
+	@echo "  CC        $<"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -pthread -o $@ $<
 
 $(BUILD)/bench/%: tests/bench/%.c $(CORE_A)
 	@echo "  CC        $<"

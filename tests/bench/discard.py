@@ -1,30 +1,16 @@
 """A collector that takes OTLP exports and throws them away undecoded, so
 that the benchmark measures the exporter, not the receiver. Both transports:
-OTLP/HTTP (keep-alive, 200 with an empty response) and OTLP/gRPC (a generic
-handler that never deserialises)."""
-import http.server
+OTLP/HTTP by build/bench/discard_http (C: keep-alive, 200 with an empty
+response) and OTLP/gRPC by grpcio (a generic handler that never
+deserialises)."""
+import os
+import signal
+import subprocess
 import threading
 from concurrent import futures
 
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        while n > 0:
-            chunk = self.rfile.read(min(n, 1 << 20))
-            if not chunk:
-                return
-            n -= len(chunk)
-        self.server.owner.count(n)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+DISCARD_HTTP = os.path.join(os.path.dirname(__file__), "..", "..", "build", "bench",
+                            "discard_http")
 
 
 class Discard:
@@ -61,11 +47,8 @@ class Discard:
             self.port = self._server.add_insecure_port("127.0.0.1:0")
             self._server.start()
         else:
-            self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-            self._server.daemon_threads = True
-            self._server.owner = self
-            self.port = self._server.server_address[1]
-            threading.Thread(target=self._server.serve_forever, daemon=True).start()
+            self._proc = subprocess.Popen([DISCARD_HTTP], stdout=subprocess.PIPE, text=True)
+            self.port = int(self._proc.stdout.readline())
         return self
 
     @property
@@ -76,5 +59,6 @@ class Discard:
         if self.grpc:
             self._server.stop(0)
         else:
-            self._server.shutdown()
-            self._server.server_close()
+            self._proc.send_signal(signal.SIGTERM)
+            out = self._proc.communicate(timeout=10)[0]
+            self.requests = int(out.split()[-1])
