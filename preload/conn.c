@@ -93,18 +93,42 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Slots are taken lowest first: pool_hint is at or below the lowest free
+ * slot (every free moves it down), so a server with N connections open at
+ * once touches the memory of about N slots, however many connections come
+ * and go. (Taking them in turn touched every slot of the pool over time:
+ * the process's memory grew with its connection count up to the pool's
+ * size.) The hint is only a hint: a slot found taken is skipped.
+ */
 static struct fo_conn *slot_alloc(void)
 {
-    size_t start = atomic_fetch_add_explicit(&pool_hint, 1, memory_order_relaxed);
+    size_t start = atomic_load_explicit(&pool_hint, memory_order_relaxed);
     for (size_t i = 0; i < pool_size; i++) {
-        struct fo_conn *c = &pool[(start + i) % pool_size];
+        size_t k = (start + i) % pool_size;
+        struct fo_conn *c = &pool[k];
         uint32_t expect = SLOT_FREE;
         if (atomic_load_explicit(&c->state, memory_order_relaxed) == SLOT_FREE &&
-            atomic_compare_exchange_strong(&c->state, &expect, SLOT_LIVE))
+            atomic_compare_exchange_strong(&c->state, &expect, SLOT_LIVE)) {
+            size_t h = start;
+            atomic_compare_exchange_strong_explicit(&pool_hint, &h, k + 1, memory_order_relaxed,
+                                                    memory_order_relaxed);
             return c;
+        }
     }
     atomic_fetch_add_explicit(&pool_exhausted, 1, memory_order_relaxed);
     return NULL;
+}
+
+/* Frees a slot and lowers the hint to it. */
+static void slot_free(struct fo_conn *c)
+{
+    size_t k = (size_t)(c - pool);
+    atomic_store_explicit(&c->state, SLOT_FREE, memory_order_release);
+    size_t h = atomic_load_explicit(&pool_hint, memory_order_relaxed);
+    while (k < h && !atomic_compare_exchange_weak_explicit(&pool_hint, &h, k, memory_order_relaxed,
+                                                           memory_order_relaxed))
+        ;
 }
 
 /* Hands one finished exchange to the exporter through the ring. */
@@ -156,7 +180,7 @@ static void reap(struct fo_conn *c, int reset)
         fo_http1_on_close(&c->h1, reset, now_ns(), emit, c);
         atomic_store(&c->detached, 0);
         atomic_store(&c->busy, 0);
-        atomic_store_explicit(&c->state, SLOT_FREE, memory_order_release);
+        slot_free(c);
         return;
     }
     atomic_store(&c->busy, 0);
@@ -238,7 +262,7 @@ void fo_conn_on_accept(int fd, const struct sockaddr *peer, socklen_t peer_len)
     /* A freed slot has busy and detached clear; busy is not written here
      * because a late reaper may briefly hold it (see reap). */
     if (fill_addr(c, peer) != 0) {
-        atomic_store(&c->state, SLOT_FREE);
+        slot_free(c);
         return;
     }
     len = sizeof ss;

@@ -63,6 +63,34 @@ Test(conn, a_new_fd_number_forgets_and_close_detaches)
     cr_assert(!fo_conn_followed(sv[0]));
 }
 
+Test(conn, connections_that_come_and_go_reuse_the_lowest_free_slot)
+{
+    /* The memory a process touches follows how many connections are open
+     * at once, not how many there have been: with slots taken in turn, a
+     * server's RSS grew with every new connection until the pool was used. */
+    struct sockaddr_in peer = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    fo_conn_on_accept(sv[1], (struct sockaddr *)&peer, sizeof peer);
+    struct fo_conn *first = atomic_load(&fo_conn_table[sv[1]]);
+    cr_assert_not_null(first);
+    cr_assert_neq(first, atomic_load(&fo_conn_table[sv[0]]));
+    for (int i = 0; i < 1000; i++) {
+        fo_conn_on_close(sv[1], SHUT_RDWR);
+        fo_conn_on_accept(sv[1], (struct sockaddr *)&peer, sizeof peer);
+        cr_assert_eq(atomic_load(&fo_conn_table[sv[1]]), first, "connection %d", i);
+    }
+    /* A slot freed below the others is the next one taken. */
+    int fd2 = dup(sv[1]);
+    fo_conn_on_accept(fd2, (struct sockaddr *)&peer, sizeof peer);
+    struct fo_conn *second = atomic_load(&fo_conn_table[fd2]);
+    fo_conn_on_close(sv[0], SHUT_RDWR);
+    int fd3 = dup(sv[1]);
+    fo_conn_on_accept(fd3, (struct sockaddr *)&peer, sizeof peer);
+    cr_assert_lt(atomic_load(&fo_conn_table[fd3]), first);
+    cr_assert_neq(atomic_load(&fo_conn_table[fd3]), second);
+    close(fd2);
+    close(fd3);
+}
+
 Test(conn, bytes_that_are_not_http_stop_following)
 {
     feed_read(sv[0], "\x16\x03\x01\x02\x00\x01\x00");
