@@ -4,7 +4,8 @@
  * DESIGN
  * Queue: host threads publish fixed-size records into a bounded MPSC ring
  * (ring.h); this thread is the only consumer. It polls the ring every
- * POLL_MS: producers never wake it, so they never make a system call.
+ * POLL_MS (BUSY_POLL_MS after a poll that found the ring a quarter full):
+ * producers never wake it, so they never make a system call.
  * Ordering: records leave the ring in the order producers claimed slots;
  * spans are exported in that order, in batches of OTEL_BSP_MAX_EXPORT_BATCH_SIZE
  * every OTEL_BSP_SCHEDULE_DELAY (or as soon as a batch is full).
@@ -48,6 +49,7 @@
 #include "span.h"
 
 #define POLL_MS 10
+#define BUSY_POLL_MS 1 /* while the ring fills fast */
 #define PROC_SAMPLE_MS 5000
 
 struct fo_ring fo_records;
@@ -288,7 +290,7 @@ static uint64_t deadline_after(uint32_t ms)
     return mono_ns() + (uint64_t)ms * 1000000u;
 }
 
-static void drain(struct state *st);
+static size_t drain(struct state *st);
 
 /* While a transport waits for the collector. */
 static void drain_idle(void *ctx)
@@ -429,12 +431,15 @@ static void park_if_forking(void)
 }
 
 /* Moves every published record out of the ring. */
-static void drain(struct state *st)
+/* Returns how many records it took from the ring. */
+static size_t drain(struct state *st)
 {
     park_if_forking();
     uint64_t mono_to_unix = clock_ns(CLOCK_REALTIME) - mono_ns();
     const struct fo_record *r;
+    size_t taken = 0;
     while ((r = fo_ring_peek(&fo_records)) != NULL) {
+        taken++;
         /* Built in the queue's next slot, so that a queued span is not
          * copied once more; it stays there only if it is queued. */
         struct fo_span local;
@@ -456,6 +461,7 @@ static void drain(struct state *st)
         if (st->queue_len >= cfg.bsp_max_export_batch_size && !st->exporting)
             export_spans(st, 0);
     }
+    return taken;
 }
 
 /* Prepares one signal's OTLP delivery; an endpoint it cannot use turns
@@ -520,7 +526,7 @@ static void *run(void *arg)
         int stopping = atomic_load(&stop_requested);
         if (stopping)
             st->exit_deadline_ns = atomic_load(&exit_deadline_ns);
-        drain(st);
+        size_t taken = drain(st);
         uint64_t now = mono_ns();
         if (now >= st->next_sample_ns)
             take_sample(st);
@@ -534,7 +540,10 @@ static void *run(void *arg)
         fo_prom_export_tick(&cfg, st->feast, &st->sample, stopping);
         if (stopping)
             break;
-        struct timespec ts = {0, POLL_MS * 1000000L};
+        /* A ring found a quarter full would overflow within the next poll
+         * at this rate: come back sooner while the host is that busy. */
+        long ms = taken >= fo_records.mask / 4 ? BUSY_POLL_MS : POLL_MS;
+        struct timespec ts = {0, ms * 1000000L};
         nanosleep(&ts, NULL);
     }
     fo_delivery_close(&st->traces);
