@@ -127,14 +127,18 @@ static void seed_random(uint64_t s[4])
     }
 }
 
+/* n random bytes, n a multiple of 8, never all zero (an invalid id). */
 static void random_bytes(uint64_t s[4], uint8_t *out, size_t n)
 {
+    uint64_t any;
     do {
+        any = 0;
         for (size_t i = 0; i < n; i += 8) {
             uint64_t v = next_random(s);
-            memcpy(out + i, &v, n - i < 8 ? n - i : 8);
+            any |= v;
+            memcpy(out + i, &v, 8);
         }
-    } while (memcmp(out, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", n) == 0);
+    } while (any == 0);
 }
 
 static int hex_digit(char c)
@@ -233,10 +237,10 @@ static void split_target(struct fo_span *s)
             h->target[len++] = '/';
         h->target_len = (uint16_t)len;
     }
-    size_t i = 0;
-    while (i < len && h->target[i] != '?' && h->target[i] != '#')
-        i++;
-    s->path_len = (uint16_t)i;
+    const char *q = memchr(h->target, '?', len);
+    size_t i = q != NULL ? (size_t)(q - h->target) : len;
+    const char *f = memchr(h->target, '#', i);
+    s->path_len = (uint16_t)(f != NULL ? (size_t)(f - h->target) : i);
 }
 
 static void make_span(struct state *st, const struct fo_record *r, struct fo_span *s,

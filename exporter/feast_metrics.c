@@ -80,15 +80,20 @@ void fo_feast_metrics_del(struct fo_feast_metrics *m)
 static struct fo_feast_series *find(struct fo_feast_metrics *m, uint8_t f,
                                     const char *const values[FO_FF_MAX_LABELS])
 {
-    char want[FO_FF_MAX_LABELS][FO_FF_LABEL_MAX];
-    memset(want, 0, sizeof want);
-    for (int i = 0; i < fo_feast_families[f].n_labels; i++)
-        if (values[i] != NULL)
-            memcpy(want[i], values[i], strnlen(values[i], FO_FF_LABEL_MAX - 1));
+    int n_labels = fo_feast_families[f].n_labels;
     /* Consecutive requests mostly hit the series the last one did. */
     struct fo_feast_series *last = m->last[f];
-    if (last != NULL && memcmp(last->values, want, sizeof want) == 0)
+    int same = last != NULL;
+    for (int i = 0; i < n_labels && same; i++)
+        same = strncmp(last->values[i], values[i] != NULL ? values[i] : "",
+                       FO_FF_LABEL_MAX - 1) == 0;
+    if (same)
         return last;
+    char want[FO_FF_MAX_LABELS][FO_FF_LABEL_MAX];
+    memset(want, 0, sizeof want);
+    for (int i = 0; i < n_labels; i++)
+        if (values[i] != NULL)
+            memcpy(want[i], values[i], strnlen(values[i], FO_FF_LABEL_MAX - 1));
     for (size_t i = 0; i < m->n_series; i++) {
         struct fo_feast_series *s = &m->series[i];
         if (s->family == f && memcmp(s->values, want, sizeof want) == 0)

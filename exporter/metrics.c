@@ -134,7 +134,11 @@ void fo_metrics_observe_http(struct fo_metrics *m, const struct fo_span *s)
     k.version_minor = h->version_minor;
     fo_http_error_type(&s->rec, k.error_type);
 
-    struct fo_http_series *series = find(m, &k);
+    /* Requests come in runs of one kind: try the last series before hashing. */
+    struct fo_http_series *series =
+        m->last != NULL && same_key(&m->last->key, &k) ? m->last : find(m, &k);
+    if (series != &m->series[OVERFLOW])
+        m->last = series;
     uint64_t ns = s->end_unix_ns > s->start_unix_ns ? s->end_unix_ns - s->start_unix_ns : 0;
     double d = (double)ns / 1e9;
     size_t b = 0;

@@ -45,6 +45,7 @@ struct fo_metrics {
     struct fo_http_series *series; /* FO_METRICS_TABLE_SLOTS + 1 slots */
     size_t n_series;               /* series in the table (overflow not counted) */
     uint64_t start_unix_ns;        /* start of the cumulative period */
+    struct fo_http_series *last;   /* the series of the last observation */
 };
 
 /*

@@ -278,8 +278,13 @@ static void put_bytes(struct fo_buf *b, unsigned field, const void *p, size_t n)
 static void put_fixed64(struct fo_buf *b, unsigned field, uint64_t v)
 {
     put_tag(b, field, WT_I64);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(b->data + b->len, &v, 8); /* the wire's byte order */
+    b->len += 8;
+#else
     for (int i = 0; i < 8; i++)
         b->data[b->len++] = (uint8_t)(v >> (8 * i)); /* little-endian on the wire */
+#endif
 }
 
 /* Length of s[0..n) once made valid UTF-8 as dup_text does; *clean when
