@@ -472,6 +472,152 @@ static size_t span_bound(const struct fo_span *s)
  */
 #define SPAN_LEN_ROOM 2
 
+/* The span's name (field 5) and kind (field 6). */
+static void put_name_kind(struct fo_buf *b, const struct fo_span *s, const char *verb)
+{
+    if (s->route != NULL) {
+        char name[FO_METHOD_MAX + 1 + 256];
+        size_t vl = strlen(verb), rl = clamp(strlen(s->route), 256);
+        memcpy(name, verb, vl);
+        name[vl] = ' ';
+        memcpy(name + vl + 1, s->route, rl);
+        put_text(b, 5, name, vl + 1 + rl);
+    } else {
+        put_text(b, 5, verb, strlen(verb));
+    }
+    put_tag(b, 6, WT_VARINT);
+    put_varint(b, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
+}
+
+/* The attributes every span of the same method, route, status, scheme,
+ * protocol version and server port has alike. */
+static void put_common_attrs(struct fo_buf *b, const struct fo_span *s, const char *method)
+{
+    const struct fo_http_info *h = &s->rec.http;
+    put_kv_str(b, 9, KEY("http.request.method"), method);
+    put_kv_str(b, 9, KEY("url.scheme"), s->rec.scheme == FO_SCHEME_HTTPS ? "https" : "http");
+    if (s->route != NULL)
+        put_kv_str(b, 9, KEY("http.route"), s->route);
+    if (h->status != 0)
+        put_kv_int(b, 9, KEY("http.response.status_code"), h->status);
+    put_kv_str(b, 9, KEY("network.protocol.version"), h->version_minor ? "1.1" : "1.0");
+    if (s->rec.local_port != 0)
+        put_kv_int(b, 9, KEY("server.port"), s->rec.local_port);
+}
+
+/*
+ * Spans come in runs of a few kinds: the bytes of their name, kind and
+ * common attributes are kept per kind, in a small direct-mapped cache, and
+ * copied. A kind is keyed by its method's and route's static strings (route
+ * strings live as long as the process), status, port, scheme and version.
+ */
+#define KIND_CACHE 32
+#define KIND_BYTES 768
+
+struct kind_entry {
+    const char *method, *route;
+    uint16_t status, port;
+    uint8_t scheme, minor, used;
+    uint16_t name_len, len; /* name and kind, then the attributes */
+    uint8_t bytes[KIND_BYTES];
+};
+
+static struct kind_entry kind_cache[KIND_CACHE];
+
+static const struct kind_entry *span_kind(const struct fo_span *s, const char *method,
+                                          const char *verb)
+{
+    const struct fo_http_info *h = &s->rec.http;
+    /* Routes under 64 bytes: even tripled by U+FFFD, twice, they fit. */
+    if (s->route != NULL && strnlen(s->route, 64) == 64)
+        return NULL;
+    uintptr_t x = (uintptr_t)method ^ (uintptr_t)s->route * 31u ^ (uintptr_t)h->status * 131u ^
+                  s->rec.local_port;
+    x ^= x >> 7 ^ x >> 17;
+    struct kind_entry *e = &kind_cache[x % KIND_CACHE];
+    if (e->used && e->method == method && e->route == s->route && e->status == h->status &&
+        e->port == s->rec.local_port && e->scheme == s->rec.scheme &&
+        e->minor == h->version_minor)
+        return e;
+    struct fo_buf kb = {e->bytes, 0, sizeof e->bytes};
+    put_name_kind(&kb, s, verb);
+    e->name_len = (uint16_t)kb.len;
+    put_common_attrs(&kb, s, method);
+    e->len = (uint16_t)kb.len;
+    e->method = method;
+    e->route = s->route;
+    e->status = h->status;
+    e->port = s->rec.local_port;
+    e->scheme = s->rec.scheme;
+    e->minor = h->version_minor;
+    e->used = 1;
+    return e;
+}
+
+/* client.address of the last peer, kept encoded: a server's requests come
+ * from a few peers (a proxy, a load balancer) in runs. */
+static struct {
+    uint8_t family, used;
+    uint8_t addr[16];
+    uint16_t len;
+    uint8_t bytes[128];
+} last_peer;
+
+static void put_client(struct fo_buf *b, const struct fo_record *r)
+{
+    if (r->peer_family != AF_INET && r->peer_family != AF_INET6)
+        return;
+    if (!last_peer.used || last_peer.family != r->peer_family ||
+        memcmp(last_peer.addr, r->peer_addr, 16) != 0) {
+        char addr[INET6_ADDRSTRLEN] = "";
+        if (r->peer_family == AF_INET)
+            ipv4_text(r->peer_addr, addr);
+        else
+            inet_ntop(AF_INET6, r->peer_addr, addr, sizeof addr);
+        struct fo_buf kb = {last_peer.bytes, 0, sizeof last_peer.bytes};
+        if (addr[0] != '\0')
+            put_kv_str(&kb, 9, KEY("client.address"), addr);
+        last_peer.len = (uint16_t)kb.len;
+        last_peer.family = r->peer_family;
+        memcpy(last_peer.addr, r->peer_addr, 16);
+        last_peer.used = 1;
+    }
+    if (last_peer.len != 0) {
+        put_raw(b, last_peer.bytes, last_peer.len);
+        put_kv_int(b, 9, KEY("client.port"), r->peer_port);
+    }
+}
+
+/* A string attribute whose value repeats from span to span (the path, the
+ * user agent): the last value and its encoding are kept, and an equal value
+ * costs a compare and a copy. in_max bytes of value at most. */
+struct kv_memo {
+    size_t in_len, out_len;
+    uint8_t used;
+    char in[FO_TARGET_MAX];
+    uint8_t out[3 * FO_TARGET_MAX + 64];
+};
+
+static struct kv_memo path_memo, ua_memo;
+
+static void put_kv_memo(struct fo_buf *b, struct kv_memo *m, const char *key, size_t klen,
+                        const char *s, size_t n)
+{
+    if (n > sizeof m->in || klen > 32) {
+        put_kv_text(b, 9, key, klen, s, n);
+        return;
+    }
+    if (!m->used || m->in_len != n || memcmp(m->in, s, n) != 0) {
+        struct fo_buf kb = {m->out, 0, sizeof m->out};
+        put_kv_text(&kb, 9, key, klen, s, n);
+        memcpy(m->in, s, n);
+        m->in_len = n;
+        m->out_len = kb.len;
+        m->used = 1;
+    }
+    put_raw(b, m->out, m->out_len);
+}
+
 /* One Span as field 2 of ScopeSpans; room was reserved (span_bound). */
 static void put_span(struct fo_buf *b, const struct fo_span *s)
 {
@@ -485,49 +631,30 @@ static void put_span(struct fo_buf *b, const struct fo_span *s)
     int other = strcmp(method, "_OTHER") == 0;
     /* The conventions name a span of an unknown method "HTTP". */
     const char *verb = other ? "HTTP" : method;
-    if (s->route != NULL) {
-        char name[FO_METHOD_MAX + 1 + 256];
-        size_t vl = strlen(verb), rl = clamp(strlen(s->route), 256);
-        memcpy(name, verb, vl);
-        name[vl] = ' ';
-        memcpy(name + vl + 1, s->route, rl);
-        put_text(b, 5, name, vl + 1 + rl);
-    } else {
-        put_text(b, 5, verb, strlen(verb));
-    }
-    put_tag(b, 6, WT_VARINT);
-    put_varint(b, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
+    const struct kind_entry *kind = span_kind(s, method, verb);
+    if (kind != NULL)
+        put_raw(b, kind->bytes, kind->name_len);
+    else
+        put_name_kind(b, s, verb);
     put_fixed64(b, 7, s->start_unix_ns);
     put_fixed64(b, 8, s->end_unix_ns);
 
     /* Lengths come from another thread's record: never trust them past
      * their arrays. */
     size_t target_len = clamp(h->target_len, FO_TARGET_MAX);
-    put_kv_str(b, 9, KEY("http.request.method"), method);
+    if (kind != NULL)
+        put_raw(b, kind->bytes + kind->name_len, (size_t)(kind->len - kind->name_len));
+    else
+        put_common_attrs(b, s, method);
     if (other)
         put_kv_text(b, 9, KEY("http.request.method_original"), h->method,
                     clamp(h->method_len, FO_METHOD_MAX));
     /* Only the path: the query string may hold secrets. */
-    put_kv_text(b, 9, KEY("url.path"), h->target, clamp(s->path_len, target_len));
-    put_kv_str(b, 9, KEY("url.scheme"), s->rec.scheme == FO_SCHEME_HTTPS ? "https" : "http");
-    if (s->route != NULL)
-        put_kv_str(b, 9, KEY("http.route"), s->route);
-    if (h->status != 0)
-        put_kv_int(b, 9, KEY("http.response.status_code"), h->status);
-    put_kv_str(b, 9, KEY("network.protocol.version"), h->version_minor ? "1.1" : "1.0");
-    if (s->rec.local_port != 0)
-        put_kv_int(b, 9, KEY("server.port"), s->rec.local_port);
-    char addr[INET6_ADDRSTRLEN] = "";
-    if (s->rec.peer_family == AF_INET)
-        ipv4_text(s->rec.peer_addr, addr);
-    else if (s->rec.peer_family == AF_INET6)
-        inet_ntop(AF_INET6, s->rec.peer_addr, addr, sizeof addr);
-    if (addr[0] != '\0') {
-        put_kv_str(b, 9, KEY("client.address"), addr);
-        put_kv_int(b, 9, KEY("client.port"), s->rec.peer_port);
-    }
+    put_kv_memo(b, &path_memo, KEY("url.path"), h->target, clamp(s->path_len, target_len));
+    put_client(b, &s->rec);
     if (h->ua_len > 0)
-        put_kv_text(b, 9, KEY("user_agent.original"), h->user_agent, clamp(h->ua_len, FO_UA_MAX));
+        put_kv_memo(b, &ua_memo, KEY("user_agent.original"), h->user_agent,
+                    clamp(h->ua_len, FO_UA_MAX));
     char err[8];
     fo_http_error_type(&s->rec, err);
     if (err[0] != '\0')

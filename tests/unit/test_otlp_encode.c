@@ -238,6 +238,137 @@ Test(encode, every_span_field_through_protobuf_c)
     fo_buf_free(&out);
 }
 
+/*
+ * The encoder keeps the bytes of what repeats (name, kind and the attributes
+ * of a kind of span; the client address; the last path and user agent):
+ * spans of every combination, more kinds than its cache has entries, in
+ * batches of every size, must each decode to exactly their own values.
+ */
+Test(encode, repeated_parts_kept_encoded_never_leak_into_another_span)
+{
+    static const char *const methods[] = {"GET", "POST", "PUT", "PURGE", "HEAD"};
+    static char long_route[100];
+    memset(long_route, 'l', sizeof long_route - 1);
+    long_route[0] = '/';
+    const char *routes[] = {NULL, "/a", "/b", "/get-online-features", long_route};
+    static const uint16_t statuses[] = {0, 200, 404, 500};
+    static const uint16_t ports[] = {0, 80, 6566};
+    /* Values alike in length or in their first bytes, too. */
+    static const char *const peers[] = {"10.0.0.1", "10.0.0.2", "2001:db8::7", "2001:db8::8",
+                                        ""};
+    static const char *const uas[] = {"", "a", "b", "curl/8.0", "bad\xff"};
+    static const char *const paths[] = {"/p", "/x", "/q/r", "/get-online-features"};
+    enum { N = 600 };
+    static struct fo_span sp[N];
+    uint32_t x = 12345;
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        uint32_t r = x >> 8;
+        const char *method = methods[r % 5];
+        const char *path = paths[r / 5 % 4];
+        make_span(&sp[i], method, path, statuses[r / 20 % 4]);
+        sp[i].route = routes[r / 80 % 5];
+        sp[i].rec.local_port = ports[r / 400 % 3];
+        sp[i].rec.scheme = r / 1200 % 2 ? FO_SCHEME_HTTPS : FO_SCHEME_HTTP;
+        sp[i].rec.http.version_minor = (uint8_t)(r / 2400 % 2);
+        const char *peer = peers[r / 4800 % 5];
+        memset(sp[i].rec.peer_addr, 0, 16);
+        if (peer[0] == '\0')
+            sp[i].rec.peer_family = 0;
+        else if (strchr(peer, ':') != NULL)
+            sp[i].rec.peer_family = AF_INET6, inet_pton(AF_INET6, peer, sp[i].rec.peer_addr);
+        else
+            sp[i].rec.peer_family = AF_INET, inet_pton(AF_INET, peer, sp[i].rec.peer_addr);
+        sp[i].rec.peer_port = (uint16_t)(1000 + i);
+        const char *ua = uas[r / 24000 % 5];
+        sp[i].rec.http.ua_len = (uint8_t)strlen(ua);
+        memcpy(sp[i].rec.http.user_agent, ua, strlen(ua));
+    }
+    static const size_t sizes[] = {1, 7, 50, 1, 200, 3, 338};
+    size_t at = 0;
+    for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++) {
+        struct fo_buf out = {0};
+        TraceReq *req = encode_traces(&sp[at], sizes[b], &out);
+        Span **got = req->resource_spans[0]->scope_spans[0]->spans;
+        for (size_t j = 0; j < sizes[b]; j++) {
+            const struct fo_span *s = &sp[at + j];
+            const struct fo_http_info *h = &s->rec.http;
+            KeyValue **a = got[j]->attributes;
+            size_t n = got[j]->n_attributes;
+            char method[16] = "", name[160];
+            memcpy(method, h->method, h->method_len);
+            int other = strcmp(method, "PURGE") == 0;
+            const char *verb = other ? "HTTP" : method;
+            if (s->route != NULL)
+                snprintf(name, sizeof name, "%s %s", verb, s->route);
+            else
+                snprintf(name, sizeof name, "%s", verb);
+            cr_assert_str_eq(got[j]->name, name, "span %zu", at + j);
+            cr_assert_eq(got[j]->kind,
+                         OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
+            size_t want = 4; /* method, path, scheme, protocol version */
+            expect_str(a, n, "http.request.method", other ? "_OTHER" : method);
+            if (other) {
+                expect_str(a, n, "http.request.method_original", "PURGE");
+                want++;
+            }
+            char path[32] = "";
+            memcpy(path, h->target, s->path_len);
+            expect_str(a, n, "url.path", path);
+            expect_str(a, n, "url.scheme", s->rec.scheme == FO_SCHEME_HTTPS ? "https" : "http");
+            expect_str(a, n, "network.protocol.version", h->version_minor ? "1.1" : "1.0");
+            if (s->route != NULL) {
+                expect_str(a, n, "http.route", s->route);
+                want++;
+            } else {
+                cr_assert_null(find(a, n, "http.route"));
+            }
+            if (h->status != 0) {
+                expect_int(a, n, "http.response.status_code", h->status);
+                want++;
+            } else {
+                cr_assert_null(find(a, n, "http.response.status_code"));
+            }
+            if (h->status >= 500) {
+                char err[8];
+                snprintf(err, sizeof err, "%u", h->status);
+                expect_str(a, n, "error.type", err);
+                want++;
+            }
+            if (s->rec.local_port != 0) {
+                expect_int(a, n, "server.port", s->rec.local_port);
+                want++;
+            } else {
+                cr_assert_null(find(a, n, "server.port"));
+            }
+            if (s->rec.peer_family != 0) {
+                char addr[64];
+                inet_ntop(s->rec.peer_family, s->rec.peer_addr, addr, sizeof addr);
+                expect_str(a, n, "client.address", addr);
+                expect_int(a, n, "client.port", s->rec.peer_port);
+                want += 2;
+            } else {
+                cr_assert_null(find(a, n, "client.address"));
+                cr_assert_null(find(a, n, "client.port"));
+            }
+            if (h->ua_len > 0) {
+                char ua[16] = "";
+                memcpy(ua, h->user_agent, h->ua_len);
+                expect_str(a, n, "user_agent.original",
+                           strcmp(ua, "bad\xff") == 0 ? "bad\xef\xbf\xbd" : ua);
+                want++;
+            } else {
+                cr_assert_null(find(a, n, "user_agent.original"));
+            }
+            cr_assert_eq(n, want, "span %zu: %zu attributes, want %zu", at + j, n, want);
+        }
+        free_traces(req);
+        free(out.data);
+        at += sizes[b];
+    }
+    cr_assert_eq(at, N);
+}
+
 Test(encode, appends_to_the_buffer_and_encodes_empty_batches)
 {
     struct fo_buf out = {0};
