@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,8 +247,27 @@ static void split_target(struct fo_span *s)
 static void make_span(struct state *st, const struct fo_record *r, struct fo_span *s,
                       uint64_t mono_to_unix)
 {
-    /* Every field is set below: the record is copied once, not cleared first. */
-    s->rec = *r;
+    /* Every field is set below: the record is copied once, not cleared
+     * first, and only what it uses of its arrays (most of its kilobyte is
+     * unused room). Lengths come from another thread: never past an array. */
+    struct fo_http_info *h = &s->rec.http;
+    memcpy(h, &r->http, offsetof(struct fo_http_info, target));
+    if (h->target_len > FO_TARGET_MAX)
+        h->target_len = FO_TARGET_MAX;
+    if (h->ua_len > FO_UA_MAX)
+        h->ua_len = FO_UA_MAX;
+    memcpy(h->target, r->http.target, h->target_len);
+    memcpy(h->user_agent, r->http.user_agent, h->ua_len);
+    if (h->flags & FO_HTTP_F_TRACEPARENT)
+        memcpy(h->traceparent, r->http.traceparent, FO_TRACEPARENT_LEN);
+    if (h->flags & FO_HTTP_F_FEAST) {
+        s->rec.feast = r->feast;
+    } else {
+        s->rec.feast.kind = FO_FEAST_BODY_NONE;
+        s->rec.feast.known = 0;
+    }
+    memcpy(s->rec.peer_addr, r->peer_addr,
+           sizeof s->rec - offsetof(struct fo_record, peer_addr));
     s->has_parent = 0;
     s->parent_remote = 0;
     s->start_unix_ns = r->http.start_ns + mono_to_unix;

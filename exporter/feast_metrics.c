@@ -119,12 +119,9 @@ static void count(struct fo_feast_metrics *m, uint8_t f, const char *a, const ch
         s->count += n;
 }
 
-static void observe(struct fo_feast_metrics *m, uint8_t f, const char *const v[FO_FF_MAX_LABELS],
-                    double x)
+/* One observation x into histogram series s of family f. */
+static void add(struct fo_feast_series *s, uint8_t f, double x)
 {
-    struct fo_feast_series *s = find(m, f, v);
-    if (s == NULL)
-        return;
     const struct fo_feast_family_desc *d = &fo_feast_families[f];
     size_t b = 0;
     while (b < d->n_bounds && x > d->bounds[b])
@@ -132,6 +129,14 @@ static void observe(struct fo_feast_metrics *m, uint8_t f, const char *const v[F
     s->buckets[b]++;
     s->count++;
     s->sum += x;
+}
+
+static void observe(struct fo_feast_metrics *m, uint8_t f, const char *const v[FO_FF_MAX_LABELS],
+                    double x)
+{
+    struct fo_feast_series *s = find(m, f, v);
+    if (s != NULL)
+        add(s, f, x);
 }
 
 /* Decimal digits of x into out (room for 11 bytes). */
@@ -154,26 +159,46 @@ static void name_str(const struct fo_feast_name *n, char out[FO_FF_LABEL_MAX])
     out[n->len] = '\0';
 }
 
-const char *fo_feast_endpoint(const struct fo_span *s, char *buf, size_t cap)
+const char *fo_feast_endpoint(const struct fo_span *s)
 {
     if (s->route != NULL)
         return s->route;
     const struct fo_http_info *h = &s->rec.http;
     size_t n = h->method_len < FO_METHOD_MAX ? h->method_len : FO_METHOD_MAX;
-    const char *name = fo_http_method_name(h->method, n);
-    size_t len = cap > 0 ? strnlen(name, cap - 1) : 0;
-    memcpy(buf, name, len);
-    if (cap > 0)
-        buf[len] = '\0';
-    return buf;
+    return fo_http_method_name(h->method, n);
+}
+
+/* The series of the two families every request counts in. Requests come in
+ * runs of one kind: without a feature service, the last request's series are
+ * told by what chose them (the endpoint's static string by address, the
+ * outcome, the counts), before any label is compared. */
+static void request_series(struct fo_feast_metrics *m, const char *endpoint, int ok,
+                           const char *features, const char *views, const char *service,
+                           const struct fo_ff_quick *key, struct fo_feast_series **total,
+                           struct fo_feast_series **latency)
+{
+    struct fo_ff_quick *q = &m->quick;
+    if (service[0] == '\0' && q->total != NULL && q->latency != NULL &&
+        q->endpoint == key->endpoint && q->ok == key->ok && q->counts == key->counts &&
+        q->features == key->features && q->views == key->views) {
+        *total = q->total;
+        *latency = q->latency;
+        return;
+    }
+    const char *tv[FO_FF_MAX_LABELS] = {endpoint, ok ? "success" : "error", service, NULL};
+    const char *lv[FO_FF_MAX_LABELS] = {endpoint, features, views, service};
+    *total = find(m, FO_FF_REQUEST_TOTAL, tv);
+    *latency = find(m, FO_FF_REQUEST_LATENCY, lv);
+    *q = *key;
+    q->total = service[0] == '\0' ? *total : NULL;
+    q->latency = *latency;
 }
 
 void fo_feast_metrics_observe(struct fo_feast_metrics *m, const struct fo_span *s)
 {
     const struct fo_http_info *h = &s->rec.http;
     const struct fo_feast_stats *st = &s->rec.feast;
-    char ep_buf[FO_METHOD_MAX + 8];
-    const char *endpoint = fo_feast_endpoint(s, ep_buf, sizeof ep_buf);
+    const char *endpoint = fo_feast_endpoint(s);
     int ok = h->status >= 200 && h->status < 400 && !(h->flags & FO_HTTP_F_ABORTED);
     int known = (h->flags & FO_HTTP_F_FEAST) && (st->known & FO_FEAST_K_REQUEST);
     char service[FO_FF_LABEL_MAX] = "";
@@ -183,14 +208,21 @@ void fo_feast_metrics_observe(struct fo_feast_metrics *m, const struct fo_span *
                          ? (double)(s->end_unix_ns - s->start_unix_ns) / 1e9
                          : 0;
 
-    count(m, FO_FF_REQUEST_TOTAL, endpoint, ok ? "success" : "error", service, 1);
     char features[16] = "", views[16] = "";
+    struct fo_ff_quick key = {.endpoint = endpoint, .ok = (uint8_t)ok};
     if (known && st->kind == FO_FEAST_BODY_GOF && !(st->known & FO_FEAST_K_SERVICE)) {
         utoa(st->feature_count, features);
         utoa(st->view_count, views);
+        key.counts = 1;
+        key.features = st->feature_count;
+        key.views = st->view_count;
     }
-    const char *lat[FO_FF_MAX_LABELS] = {endpoint, features, views, service};
-    observe(m, FO_FF_REQUEST_LATENCY, lat, seconds);
+    struct fo_feast_series *total, *latency;
+    request_series(m, endpoint, ok, features, views, service, &key, &total, &latency);
+    if (total != NULL)
+        total->count++;
+    if (latency != NULL)
+        add(latency, FO_FF_REQUEST_LATENCY, seconds);
 
     if (!(h->flags & FO_HTTP_F_FEAST))
         return;

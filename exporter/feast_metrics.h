@@ -60,11 +60,21 @@ struct fo_feast_series {
     uint64_t buckets[FO_FF_MAX_BOUNDS + 1];
 };
 
+/* What chose the last request's series of the two request families. */
+struct fo_ff_quick {
+    const char *endpoint; /* a static string, compared by address */
+    uint8_t ok;
+    uint8_t counts; /* features and views are labels */
+    uint32_t features, views;
+    struct fo_feast_series *total, *latency; /* NULL: nothing to reuse */
+};
+
 struct fo_feast_metrics {
     struct fo_feast_series *series; /* FO_FF_MAX_SERIES, filled in order */
     size_t n_series;
     uint64_t overflowed;            /* observations past the series limit */
     struct fo_feast_series *last[FO_FF_FAMILIES]; /* per family, the last series found */
+    struct fo_ff_quick quick;
 };
 
 /* NULL when out of memory. */
@@ -74,7 +84,8 @@ void fo_feast_metrics_del(struct fo_feast_metrics *m);
 /* Counts one finished request in every family it belongs to. */
 void fo_feast_metrics_observe(struct fo_feast_metrics *m, const struct fo_span *s);
 
-/* The `endpoint` label of a request: its Feast route, else its method. */
-const char *fo_feast_endpoint(const struct fo_span *s, char *buf, size_t cap);
+/* The `endpoint` label of a request: its Feast route, else its method (a
+ * static string either way). */
+const char *fo_feast_endpoint(const struct fo_span *s);
 
 #endif

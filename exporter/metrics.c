@@ -13,13 +13,42 @@ const double fo_duration_bounds[FO_DURATION_BUCKETS] = {
 #define TABLE_SLOTS FO_METRICS_TABLE_SLOTS
 #define OVERFLOW TABLE_SLOTS /* index of the overflow series */
 
+/* By length, then at most two fixed-size compares: called per span by the
+ * encoder and both aggregators. */
 const char *fo_http_method_name(const char *method, size_t len)
 {
-    static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                        "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (strlen(known[i]) == len && memcmp(known[i], method, len) == 0)
-            return known[i];
+#define IS(lit) (memcmp(method, lit, sizeof lit - 1) == 0)
+    switch (len) {
+    case 3:
+        if (IS("GET"))
+            return "GET";
+        if (IS("PUT"))
+            return "PUT";
+        break;
+    case 4:
+        if (IS("POST"))
+            return "POST";
+        if (IS("HEAD"))
+            return "HEAD";
+        break;
+    case 5:
+        if (IS("PATCH"))
+            return "PATCH";
+        if (IS("TRACE"))
+            return "TRACE";
+        break;
+    case 6:
+        if (IS("DELETE"))
+            return "DELETE";
+        break;
+    case 7:
+        if (IS("OPTIONS"))
+            return "OPTIONS";
+        if (IS("CONNECT"))
+            return "CONNECT";
+        break;
+    }
+#undef IS
     return "_OTHER";
 }
 
@@ -120,25 +149,46 @@ static struct fo_http_series *find(struct fo_metrics *m, const struct fo_http_se
     return overflow;
 }
 
-void fo_metrics_observe_http(struct fo_metrics *m, const struct fo_span *s)
+/* The series of a request that is not of the last one's kind. */
+static struct fo_http_series *choose(struct fo_metrics *m, const struct fo_span *s,
+                                     const char *method, uint8_t aborted)
 {
     const struct fo_http_info *h = &s->rec.http;
     struct fo_http_series_key k;
     memset(&k, 0, sizeof k);
-    size_t mlen = h->method_len < FO_METHOD_MAX ? h->method_len : FO_METHOD_MAX;
-    const char *method = fo_http_method_name(h->method, mlen);
     memcpy(k.method, method, strlen(method) + 1);
     k.route = s->route;
     k.status = h->status;
     k.scheme = s->rec.scheme;
     k.version_minor = h->version_minor;
     fo_http_error_type(&s->rec, k.error_type);
+    struct fo_http_series *series = find(m, &k);
+    /* The overflow series stands for many keys: never chosen by inputs. */
+    m->last = series != &m->series[OVERFLOW] ? series : NULL;
+    struct fo_http_last *in = &m->last_in;
+    in->method = method;
+    in->route = s->route;
+    in->status = h->status;
+    in->scheme = s->rec.scheme;
+    in->version_minor = h->version_minor;
+    in->aborted = aborted;
+    return series;
+}
 
-    /* Requests come in runs of one kind: try the last series before hashing. */
-    struct fo_http_series *series =
-        m->last != NULL && same_key(&m->last->key, &k) ? m->last : find(m, &k);
-    if (series != &m->series[OVERFLOW])
-        m->last = series;
+void fo_metrics_observe_http(struct fo_metrics *m, const struct fo_span *s)
+{
+    const struct fo_http_info *h = &s->rec.http;
+    size_t mlen = h->method_len < FO_METHOD_MAX ? h->method_len : FO_METHOD_MAX;
+    const char *method = fo_http_method_name(h->method, mlen);
+    /* Requests come in runs of one kind: the last series again, told by
+     * what chose it (static strings by address), before building a key. */
+    const struct fo_http_last *in = &m->last_in;
+    uint8_t aborted = (h->flags & FO_HTTP_F_ABORTED) != 0;
+    struct fo_http_series *series = m->last;
+    if (series == NULL || in->method != method || in->route != s->route ||
+        in->status != h->status || in->scheme != s->rec.scheme ||
+        in->version_minor != h->version_minor || in->aborted != aborted)
+        series = choose(m, s, method, aborted);
     uint64_t ns = s->end_unix_ns > s->start_unix_ns ? s->end_unix_ns - s->start_unix_ns : 0;
     double d = (double)ns / 1e9;
     size_t b = 0;

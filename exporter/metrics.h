@@ -41,11 +41,23 @@ struct fo_http_series {
     uint8_t used;
 };
 
+/* What the last observation's series was chosen by: its method and route
+ * are static strings, compared by address. */
+struct fo_http_last {
+    const char *method;
+    const char *route;
+    uint16_t status;
+    uint8_t scheme;
+    uint8_t version_minor;
+    uint8_t aborted;
+};
+
 struct fo_metrics {
     struct fo_http_series *series; /* FO_METRICS_TABLE_SLOTS + 1 slots */
     size_t n_series;               /* series in the table (overflow not counted) */
     uint64_t start_unix_ns;        /* start of the cumulative period */
-    struct fo_http_series *last;   /* the series of the last observation */
+    struct fo_http_series *last;   /* the series of the last observation, or NULL */
+    struct fo_http_last last_in;   /* and what chose it */
 };
 
 /*

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "exporter/feast_metrics.h"
 #include "exporter/metrics.h"
 
 static void span(struct fo_span *s, const char *method, uint16_t status, uint64_t ns)
@@ -243,4 +244,102 @@ Test(metrics, cardinality_limit_sends_the_rest_to_one_overflow_series)
     cr_assert_eq(last->count, 1001);
     cr_assert_eq(m->n_series, FO_METRICS_MAX_SERIES);
     fo_metrics_del(m);
+}
+
+/* The tuple a request's HTTP series is keyed by, as the test tells it. */
+struct kind {
+    const char *method;
+    const char *route;
+    uint16_t status;
+    uint8_t scheme, minor, aborted;
+    uint64_t count;
+};
+
+/*
+ * The aggregators reuse the last request's series when what chose it is the
+ * same: requests that differ from the last in any one input, interleaved,
+ * must each land in their own series.
+ */
+Test(metrics, runs_and_switches_of_every_kind_land_in_their_own_series)
+{
+    static const char *const methods[] = {"GET", "POST", "PURGE"};
+    static const char *const routes[] = {NULL, "/a", "/b"};
+    static const uint16_t statuses[] = {200, 404, 503};
+    enum { KINDS = 3 * 3 * 3 * 2 * 2 * 2 };
+    static struct kind want[KINDS];
+    struct fo_metrics *m = fo_metrics_new();
+    struct fo_feast_metrics *fm = fo_feast_metrics_new();
+    uint32_t x = 7;
+    for (int i = 0; i < 5000; i++) {
+        x = x * 1103515245u + 12345u;
+        uint32_t r = (x >> 8) % KINDS;
+        /* Runs of one kind, then a switch in one or more inputs. */
+        int run = 1 + (int)(x >> 28);
+        struct fo_span s;
+        span(&s, methods[r % 3], statuses[r / 3 % 3], 20000000);
+        s.route = routes[r / 9 % 3];
+        s.rec.scheme = r / 27 % 2 ? FO_SCHEME_HTTPS : FO_SCHEME_HTTP;
+        s.rec.http.version_minor = (uint8_t)(r / 54 % 2);
+        if (r / 108 % 2)
+            s.rec.http.flags |= FO_HTTP_F_ABORTED;
+        for (int k = 0; k < run; k++) {
+            fo_metrics_observe_http(m, &s);
+            fo_feast_metrics_observe(fm, &s);
+        }
+        /* A 5xx is one series whether or not it was aborted too. */
+        struct kind *w = &want[s.rec.http.status >= 500 ? r % 108 : r];
+        w->method = strcmp(methods[r % 3], "PURGE") == 0 ? "_OTHER" : methods[r % 3];
+        w->route = s.route;
+        w->status = s.rec.http.status;
+        w->scheme = s.rec.scheme;
+        w->minor = s.rec.http.version_minor;
+        w->aborted = s.rec.http.status < 500 && (s.rec.http.flags & FO_HTTP_F_ABORTED);
+        w->count += (uint64_t)run;
+    }
+    /* HTTP duration series: one per kind, with exactly its count. */
+    size_t seen = 0;
+    for (int r = 0; r < KINDS; r++) {
+        if (want[r].count == 0)
+            continue;
+        char err[8];
+        if (want[r].status >= 500)
+            snprintf(err, sizeof err, "%u", want[r].status);
+        else
+            strcpy(err, want[r].aborted ? "aborted" : "");
+        size_t pos = 0, found = 0;
+        const struct fo_http_series *h;
+        while ((h = fo_metrics_next(m, &pos)) != NULL) {
+            const struct fo_http_series_key *k = &h->key;
+            if (strcmp(k->method, want[r].method) == 0 && k->route == want[r].route &&
+                k->status == want[r].status && k->scheme == want[r].scheme &&
+                k->version_minor == want[r].minor && strcmp(k->error_type, err) == 0) {
+                cr_assert_eq(h->count, want[r].count, "kind %d: %llu, want %llu", r,
+                             (unsigned long long)h->count, (unsigned long long)want[r].count);
+                found++;
+            }
+        }
+        cr_assert_eq(found, 1, "kind %d", r);
+        seen++;
+    }
+    cr_assert_gt(seen, KINDS / 2);
+    /* Feast's request counter: per endpoint (route, else method) and outcome. */
+    for (size_t i = 0; i < fm->n_series; i++) {
+        const struct fo_feast_series *fs = &fm->series[i];
+        if (fs->family != FO_FF_REQUEST_TOTAL && fs->family != FO_FF_REQUEST_LATENCY)
+            continue;
+        uint64_t expect = 0;
+        for (int r = 0; r < KINDS; r++) {
+            const char *ep = want[r].route != NULL ? want[r].route : want[r].method;
+            int ok = want[r].status < 400 && !want[r].aborted;
+            /* (a 5xx is an error, aborted or not) */
+            if (want[r].count > 0 && strcmp(fs->values[0], ep) == 0 &&
+                (fs->family == FO_FF_REQUEST_LATENCY ||
+                 strcmp(fs->values[1], ok ? "success" : "error") == 0))
+                expect += want[r].count;
+        }
+        cr_assert_eq(fs->count, expect, "%s %s: %llu, want %llu", fs->values[0], fs->values[1],
+                     (unsigned long long)fs->count, (unsigned long long)expect);
+    }
+    fo_metrics_del(m);
+    fo_feast_metrics_del(fm);
 }
