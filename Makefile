@@ -14,7 +14,7 @@ CLANG  := clang
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
         -Wmissing-prototypes -Wno-unused-parameter
-OPT  ?= -O2 -g
+OPT  ?= -O3 -g
 PKGS := libprotobuf-c libnghttp2 zlib
 
 ifeq ($(V),1)

@@ -291,7 +291,7 @@ void fo_conn_on_close(int fd, int shut_how)
 }
 
 /* Takes the slot for fd, or returns NULL (not followed, or in use). */
-static struct fo_conn *enter(int fd)
+static inline __attribute__((always_inline)) struct fo_conn *enter(int fd)
 {
     struct fo_conn *c = atomic_load_explicit(&fo_conn_table[fd], memory_order_acquire);
     if (c == NULL)
@@ -319,8 +319,10 @@ static int is_reset(int e)
 typedef int (*feed_fn)(struct fo_http1 *, const char *, size_t, uint64_t,
                        fo_http1_emit_fn, void *);
 
-static void feed(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int errno_val,
-                 feed_fn fn, int is_read)
+/* Inlined into each caller, so the sniffer is called directly. */
+static inline __attribute__((always_inline)) void feed(int fd, const struct iovec *iov, int iovcnt,
+                                                       ssize_t r, int errno_val, feed_fn fn,
+                                                       int is_read)
 {
     if (r < 0) {
         if (is_reset(errno_val) && is_owner()) {
