@@ -51,8 +51,12 @@ static const char *signal_name(const struct fo_delivery *d)
 /* What went wrong, in a few words, for a diagnostic line. */
 static void describe(const struct fo_export_result *r, char *buf, size_t cap)
 {
-    if (r->rc != 0)
-        snprintf(buf, cap, "%s", r->rc == -EPROTO ? "the response is not OTLP" : strerror(-r->rc));
+    if (r->rc == -EPROTO)
+        snprintf(buf, cap, "the response is not OTLP");
+    else if (r->rc == -E2BIG) /* strerror would say "Argument list too long" */
+        snprintf(buf, cap, "the request or its headers are too large");
+    else if (r->rc != 0)
+        snprintf(buf, cap, "%s", strerror(-r->rc));
     else if (r->grpc_status >= 0)
         snprintf(buf, cap, "gRPC status %d%s%s", r->grpc_status, r->message[0] ? ": " : "",
                  r->message);
@@ -112,6 +116,12 @@ void fo_delivery_send(struct fo_delivery *d, const void *msg, size_t len, uint64
             out->status = FO_REFUSED;
             fo_log(FO_LOG_ERROR, fo_log_loss, "the collector at %s refused %s (%s): data dropped, "
                    "not retried", d->target->url, signal_name(d), why);
+            return;
+        }
+        if (o == FO_OUTCOME_FAILED) {
+            /* Nothing reached a collector: counted as not delivered. */
+            fo_log(FO_LOG_ERROR, fo_log_loss, "cannot export %s to %s (%s): data dropped, "
+                   "not retried", signal_name(d), d->target->url, why);
             return;
         }
         uint64_t now = fo_net_now_ns();

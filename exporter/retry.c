@@ -26,12 +26,40 @@ enum grpc_code {
     GRPC_DATA_LOSS = 15,
 };
 
+/* Whether a failure to get any response (-err) may not happen next time. */
+static int transient(int err)
+{
+    switch (err) {
+    /* The connection failed, broke or timed out: the collector may be
+     * restarting, overloaded or briefly unreachable. */
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EPIPE:
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case EHOSTDOWN:
+    case ENETUNREACH:
+    case ENETDOWN:
+    /* Local ports or descriptors ran out: the host may free some. */
+    case EADDRNOTAVAIL:
+    case EMFILE:
+    case ENFILE:
+    /* An answer we could not read (a proxy's garbage, a truncated frame):
+     * the next connection may reach a sane collector. */
+    case EPROTO:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 enum fo_outcome fo_retry_classify(const struct fo_export_result *r)
 {
     if (r->rc != 0)
-        /* No response: the connection failed, timed out or carried something
-         * we could not read. The data may never have arrived. */
-        return FO_OUTCOME_RETRY;
+        /* No response, so the data may never have arrived; but a request
+         * that failed before reaching the network would fail again. */
+        return transient(-r->rc) ? FO_OUTCOME_RETRY : FO_OUTCOME_FAILED;
     if (r->grpc_status >= 0) {
         switch (r->grpc_status) {
         case GRPC_OK:

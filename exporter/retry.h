@@ -6,6 +6,9 @@
  * UNAVAILABLE, DATA_LOSS, and RESOURCE_EXHAUSTED only with RetryInfo) and
  * connection failures, after an exponential backoff with jitter, or after
  * the delay the collector asked for.
+ * A request that fails before any collector could judge it (headers too
+ * large, an unusable endpoint, no gRPC library) is not retried either: it
+ * would fail the same way every time.
  */
 #ifndef FO_RETRY_H
 #define FO_RETRY_H
@@ -34,9 +37,18 @@ void fo_export_result_init(struct fo_export_result *r);
 enum fo_outcome {
     FO_OUTCOME_OK,       /* accepted (maybe partially: see the response body) */
     FO_OUTCOME_RETRY,    /* may succeed later */
-    FO_OUTCOME_REJECTED, /* will never succeed: do not retry */
+    FO_OUTCOME_REJECTED, /* the collector refused it for good: do not retry */
+    FO_OUTCOME_FAILED,   /* could not be sent and never will be: do not retry */
 };
 
+/*
+ * What to do after the attempt r describes. With r->rc != 0 (no response)
+ * only connection-level failures are retried: refused, reset or aborted
+ * connections, broken pipes, timeouts, unreachable hosts and networks,
+ * exhausted local ports or descriptors, and answers we could not read
+ * (-EPROTO). Any other -errno (-E2BIG, -EINVAL, -ENOSYS, -ENOMEM,
+ * -EPROTONOSUPPORT ...) is FO_OUTCOME_FAILED.
+ */
 enum fo_outcome fo_retry_classify(const struct fo_export_result *r);
 
 /*

@@ -49,15 +49,32 @@ Test(retry, grpc_codes_per_the_otlp_spec)
     cr_assert_eq(grpc(8, 1500), FO_OUTCOME_RETRY, "RESOURCE_EXHAUSTED with RetryInfo");
 }
 
-Test(retry, no_response_is_retried)
+Test(retry, connection_failures_are_retried)
 {
     struct fo_export_result r;
     fo_export_result_init(&r);
-    static const int errs[] = {ECONNREFUSED, ETIMEDOUT, ECONNRESET, EPROTO, EHOSTUNREACH};
-    for (size_t i = 0; i < 5; i++) {
+    static const int errs[] = {ECONNREFUSED, ETIMEDOUT, ECONNRESET, ECONNABORTED, EPIPE,
+                               EPROTO, EHOSTUNREACH, ENETUNREACH, ENETDOWN, EADDRNOTAVAIL};
+    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
         r.rc = -errs[i];
-        cr_assert_eq(fo_retry_classify(&r), FO_OUTCOME_RETRY);
+        cr_assert_eq(fo_retry_classify(&r), FO_OUTCOME_RETRY, "%s", strerror(errs[i]));
     }
+}
+
+Test(retry, a_request_that_cannot_be_sent_is_not_retried)
+{
+    struct fo_export_result r;
+    fo_export_result_init(&r);
+    /* Headers too large, a bad endpoint, https, no nghttp2, no memory. */
+    static const int errs[] = {E2BIG, EINVAL, EPROTONOSUPPORT, ENOSYS, ENOMEM, EAFNOSUPPORT};
+    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
+        r.rc = -errs[i];
+        cr_assert_eq(fo_retry_classify(&r), FO_OUTCOME_FAILED, "%s", strerror(errs[i]));
+    }
+    /* Whatever status a failed attempt left behind, the rc decides. */
+    r.rc = -E2BIG;
+    r.http_status = 503;
+    cr_assert_eq(fo_retry_classify(&r), FO_OUTCOME_FAILED);
 }
 
 Test(retry, backoff_grows_is_capped_and_jittered)
