@@ -125,8 +125,7 @@ void fo_delivery_send(struct fo_delivery *d, const void *msg, size_t len, uint64
             return;
         }
         uint64_t now = fo_net_now_ns();
-        uint64_t delay = r->retry_after_ms >= 0 ? (uint64_t)r->retry_after_ms * 1000000u
-                                                : fo_retry_backoff_ns(out->attempts, next_rng(d));
+        uint64_t delay = fo_retry_delay_ns(r, out->attempts, next_rng(d));
         /* An attempt needs time to be answered: none starts in the last
          * MIN_ATTEMPT_NS before the deadline. */
         if (now >= deadline_ns || delay + MIN_ATTEMPT_NS >= deadline_ns - now) {

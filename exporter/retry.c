@@ -96,6 +96,19 @@ uint64_t fo_retry_backoff_ns(unsigned attempt, uint64_t rnd)
     return (uint64_t)(d * jitter * 1e9);
 }
 
+uint64_t fo_retry_delay_ns(const struct fo_export_result *r, unsigned attempt, uint64_t rnd)
+{
+    uint64_t d = r->retry_after_ms >= 0 ? (uint64_t)r->retry_after_ms * 1000000u
+                                        : fo_retry_backoff_ns(attempt, rnd);
+    /* "Retry-After: 0", a date in the past or a zero RetryInfo would
+     * otherwise send retries back to back, as fast as the collector can
+     * answer, until the export timeout. The floor is the time delivery
+     * reserves for one attempt to be answered: it caps a collector that
+     * keeps saying "now" at ten attempts a second, and costs a collector
+     * that meant it at most 100 ms. */
+    return d < FO_RETRY_MIN_DELAY_NS ? FO_RETRY_MIN_DELAY_NS : d;
+}
+
 int64_t fo_retry_after_parse(const char *v, time_t now_unix)
 {
     while (*v == ' ' || *v == '\t')

@@ -5,7 +5,7 @@
  * 503, 504; gRPC CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE,
  * UNAVAILABLE, DATA_LOSS, and RESOURCE_EXHAUSTED only with RetryInfo) and
  * connection failures, after an exponential backoff with jitter, or after
- * the delay the collector asked for.
+ * the delay the collector asked for (never less than FO_RETRY_MIN_DELAY_NS).
  * A request that fails before any collector could judge it (headers too
  * large, an unusable endpoint, no gRPC library) is not retried either: it
  * would fail the same way every time.
@@ -50,6 +50,18 @@ enum fo_outcome {
  * -EPROTONOSUPPORT ...) is FO_OUTCOME_FAILED.
  */
 enum fo_outcome fo_retry_classify(const struct fo_export_result *r);
+
+/*
+ * The shortest delay before any retry: see fo_retry_delay_ns.
+ */
+#define FO_RETRY_MIN_DELAY_NS 100000000u /* 100 ms */
+
+/*
+ * Delay before retry number attempt (1, 2, ...) after the attempt r
+ * describes: the server's (r->retry_after_ms) when it gave one, else
+ * fo_retry_backoff_ns(attempt, rnd); never less than FO_RETRY_MIN_DELAY_NS.
+ */
+uint64_t fo_retry_delay_ns(const struct fo_export_result *r, unsigned attempt, uint64_t rnd);
 
 /*
  * Delay before retry number attempt (1, 2, ...): 1 s, 1.5 s, 2.25 s ...

@@ -77,6 +77,27 @@ Test(retry, a_request_that_cannot_be_sent_is_not_retried)
     cr_assert_eq(fo_retry_classify(&r), FO_OUTCOME_FAILED);
 }
 
+Test(retry, every_delay_has_a_floor)
+{
+    struct fo_export_result r;
+    fo_export_result_init(&r);
+    r.retry_after_ms = 0; /* "Retry-After: 0", a past date, a zero RetryInfo */
+    cr_assert_eq(fo_retry_delay_ns(&r, 1, 0), FO_RETRY_MIN_DELAY_NS);
+    cr_assert_eq(fo_retry_delay_ns(&r, 7, UINT64_MAX), FO_RETRY_MIN_DELAY_NS);
+    r.retry_after_ms = 99;
+    cr_assert_eq(fo_retry_delay_ns(&r, 1, 0), FO_RETRY_MIN_DELAY_NS);
+    r.retry_after_ms = 100;
+    cr_assert_eq(fo_retry_delay_ns(&r, 1, 0), 100000000u);
+    r.retry_after_ms = 2500;
+    cr_assert_eq(fo_retry_delay_ns(&r, 1, 0), 2500000000u, "the server's delay, not ours");
+    r.retry_after_ms = -1;
+    cr_assert_eq(fo_retry_delay_ns(&r, 1, 0), fo_retry_backoff_ns(1, 0), "no delay asked for");
+    cr_assert_eq(fo_retry_delay_ns(&r, 3, 12345), fo_retry_backoff_ns(3, 12345));
+    time_t now = 784111777;
+    r.retry_after_ms = fo_retry_after_parse("Sun, 06 Nov 1994 08:00:00 GMT", now);
+    cr_assert_eq(fo_retry_delay_ns(&r, 1, 0), FO_RETRY_MIN_DELAY_NS, "a date in the past");
+}
+
 Test(retry, backoff_grows_is_capped_and_jittered)
 {
     uint64_t lo = fo_retry_backoff_ns(1, 0), hi = fo_retry_backoff_ns(1, UINT64_MAX);
