@@ -320,6 +320,21 @@ static int one_call(struct fo_grpc_client *c, const char *method, const struct f
                     size_t n_headers, int gzip, const void *body, size_t len,
                     uint64_t deadline_ns, struct fo_export_result *out);
 
+int fo_grpc_timeout_format(uint64_t now_ns, uint64_t deadline_ns, char *buf, size_t cap)
+{
+    if (now_ns >= deadline_ns)
+        return -ETIMEDOUT;
+    uint64_t ms = (deadline_ns - now_ns) / 1000000;
+    /* Less than a millisecond left still gets the call a chance: "0m"
+     * would be a malformed (or already expired) timeout to the server. */
+    if (ms == 0)
+        ms = 1;
+    if (ms > 99999999)
+        ms = 99999999;
+    int n = snprintf(buf, cap, "%lum", (unsigned long)ms);
+    return n > 0 && (size_t)n < cap ? 0 : -EINVAL;
+}
+
 int fo_grpc_client_call(struct fo_grpc_client *c, const char *method,
                         const struct fo_kv *headers, size_t n_headers, int gzip,
                         const void *body, size_t len, uint64_t deadline_ns,
@@ -328,6 +343,8 @@ int fo_grpc_client_call(struct fo_grpc_client *c, const char *method,
     fo_export_result_init(out);
     if (len > UINT32_MAX)
         return out->rc = -E2BIG;
+    if (fo_net_now_ns() >= deadline_ns)
+        return out->rc = -ETIMEDOUT;
     if (c->goaway)
         fo_grpc_client_close(c);
     int rc = 0;
@@ -349,10 +366,11 @@ static int one_call(struct fo_grpc_client *c, const char *method, const struct f
                     size_t n_headers, int gzip, const void *body, size_t len,
                     uint64_t deadline_ns, struct fo_export_result *out)
 {
-    uint64_t now = fo_net_now_ns();
-    uint64_t ms = deadline_ns > now ? (deadline_ns - now) / 1000000 : 0;
     char timeout[16];
-    snprintf(timeout, sizeof timeout, "%lum", (unsigned long)(ms > 99999999 ? 99999999 : ms));
+    /* Connecting may have used up the time: then the call does not start,
+     * and the connection stays for the next one. */
+    if (fo_grpc_timeout_format(fo_net_now_ns(), deadline_ns, timeout, sizeof timeout) != 0)
+        return -ETIMEDOUT;
 
     static struct fo_grpc_call call; /* the exporter thread is the only caller */
     memset(&call, 0, sizeof call);

@@ -51,6 +51,15 @@ int fo_grpc_client_call(struct fo_grpc_client *c, const char *method,
                         const void *body, size_t len, uint64_t deadline_ns,
                         struct fo_export_result *out);
 
+/*
+ * Writes the grpc-timeout value for a call that must end by deadline_ns,
+ * at now_ns, into buf: whole milliseconds left, rounded down but at least
+ * "1m" (the gRPC spec wants a positive TimeoutValue of at most 8 digits).
+ * Returns 0, or -ETIMEDOUT when no time is left and the call must not
+ * start.
+ */
+int fo_grpc_timeout_format(uint64_t now_ns, uint64_t deadline_ns, char *buf, size_t cap);
+
 /* Closes the connection, if any. The client can be used again. */
 void fo_grpc_client_close(struct fo_grpc_client *c);
 

@@ -184,6 +184,25 @@ Test(retry, base64_of_binary_metadata)
     cr_assert_eq(fo_retry_base64_decode("aGVsbG8=", 8, out, 4), -EINVAL, "no room");
 }
 
+Test(retry, grpc_timeout_is_never_zero)
+{
+    char b[16];
+    uint64_t now = 5000000000u;
+    cr_assert_eq(fo_grpc_timeout_format(now, now + 3000000000u, b, sizeof b), 0);
+    cr_assert_str_eq(b, "3000m");
+    cr_assert_eq(fo_grpc_timeout_format(now, now + 1999999, b, sizeof b), 0);
+    cr_assert_str_eq(b, "1m", "rounded down");
+    cr_assert_eq(fo_grpc_timeout_format(now, now + 999999, b, sizeof b), 0);
+    cr_assert_str_eq(b, "1m", "under 1 ms left: at least 1m, never 0m");
+    cr_assert_eq(fo_grpc_timeout_format(now, now + 1, b, sizeof b), 0);
+    cr_assert_str_eq(b, "1m");
+    cr_assert_eq(fo_grpc_timeout_format(now, now, b, sizeof b), -ETIMEDOUT, "no time left");
+    cr_assert_eq(fo_grpc_timeout_format(now, now - 1, b, sizeof b), -ETIMEDOUT, "past");
+    cr_assert_eq(fo_grpc_timeout_format(0, UINT64_MAX, b, sizeof b), 0);
+    cr_assert_str_eq(b, "99999999m", "at most 8 digits");
+    cr_assert_eq(fo_grpc_timeout_format(now, now + 3000000000u, b, 5), -EINVAL, "no room");
+}
+
 Test(retry, grpc_endpoints)
 {
     struct fo_grpc_client c;
