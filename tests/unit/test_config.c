@@ -309,3 +309,99 @@ Test(config, route_templates)
     cr_assert_str_eq(cfg.routes[1], "/other");
     cr_assert_not_null(strstr(captured, "'bad' ignored"));
 }
+
+Test(config, an_empty_signal_value_falls_back_to_the_general_one)
+{
+    /* The spec: an empty value is the same as unset, so the general
+     * variable applies, not the default. */
+    const char *env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318",
+                         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=",
+                         "OTEL_EXPORTER_OTLP_TIMEOUT=2500", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=",
+                         "OTEL_EXPORTER_OTLP_HEADERS=a=1", "OTEL_EXPORTER_OTLP_METRICS_HEADERS=",
+                         "OTEL_EXPORTER_OTLP_COMPRESSION=gzip",
+                         "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=",
+                         "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=",
+                         NULL};
+    cr_assert_eq(load_captured(env), 0, "%s", captured);
+    cr_assert_str_eq(cfg.traces.url, "http://c:4318", "gRPC: the general endpoint as it is");
+    cr_assert_eq(cfg.traces.timeout_ms, 2500);
+    cr_assert_eq(cfg.traces.gzip, 1);
+    cr_assert_eq(cfg.metrics.protocol, FO_PROTO_GRPC);
+    cr_assert_eq(cfg.metrics.n_headers, 1);
+    cr_assert_str_eq(cfg.metrics.headers[0].key, "a");
+    const char *http[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318",
+                          "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=", NULL};
+    cr_assert_eq(load(http), 0);
+    cr_assert_str_eq(cfg.metrics.url, "http://c:4318/v1/metrics", "joined, not used as is");
+}
+
+Test(config, headers_with_an_empty_value_an_empty_key_or_a_cut_escape)
+{
+    /* An empty value is a value (W3C Baggage allows it; so does HTTP). */
+    const char *empty_value[] = {"OTEL_EXPORTER_OTLP_HEADERS=k=,x-tenant = ", NULL};
+    cr_assert_eq(load(empty_value), 0);
+    cr_assert_eq(cfg.traces.n_headers, 2);
+    cr_assert_str_eq(cfg.traces.headers[0].key, "k");
+    cr_assert_str_eq(cfg.traces.headers[0].value, "");
+    cr_assert_str_eq(cfg.traces.headers[1].key, "x-tenant");
+    cr_assert_str_eq(cfg.traces.headers[1].value, "");
+
+    /* A header needs a name; a cut escape cannot be decoded. Either one
+     * discards the whole list, with one line that does not print it. */
+    static const char *const bad[] = {
+        "OTEL_EXPORTER_OTLP_HEADERS=ok=1,=SECRET9",
+        "OTEL_EXPORTER_OTLP_HEADERS=ok=1,k=SECRET9%4",
+        "OTEL_EXPORTER_OTLP_HEADERS=k=SECRET9%4,ok=1",
+        "OTEL_EXPORTER_OTLP_HEADERS=k=SECRET9%",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *env[] = {bad[i], NULL};
+        cr_assert_eq(load_captured(env), 2, "%s", bad[i]); /* once per signal */
+        cr_assert_eq(cfg.traces.n_headers, 0, "%s", bad[i]);
+        cr_assert_eq(cfg.metrics.n_headers, 0, "%s", bad[i]);
+        /* The same cause is not repeated within a minute. */
+        cr_assert_eq(count_lines(captured), i == 0, "%s: %s", bad[i], captured);
+        cr_assert_null(strstr(captured, "SECRET9"));
+    }
+}
+
+Test(config, an_unknown_protocol_keeps_the_default_with_one_line)
+{
+    const char *env[] = {"OTEL_EXPORTER_OTLP_PROTOCOL=http/json", NULL};
+    cr_assert_eq(load_captured(env), 2); /* once per signal */
+    cr_assert_eq(cfg.traces.protocol, FO_PROTO_HTTP_PROTOBUF);
+    cr_assert_eq(cfg.metrics.protocol, FO_PROTO_HTTP_PROTOBUF);
+    cr_assert_str_eq(cfg.traces.url, "http://localhost:4318/v1/traces");
+    cr_assert_eq(count_lines(captured), 1, "%s", captured);
+    cr_assert_not_null(strstr(captured, "OTEL_EXPORTER_OTLP_PROTOCOL='http/json'"));
+    const char *sig[] = {"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+                         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=GRPC", NULL};
+    cr_assert_eq(load_captured(sig), 1, "values are case-sensitive, as the spec lists them");
+    cr_assert_eq(cfg.traces.protocol, FO_PROTO_HTTP_PROTOBUF);
+    cr_assert_eq(cfg.metrics.protocol, FO_PROTO_GRPC);
+    cr_assert_eq(count_lines(captured), 1, "%s", captured);
+    cr_assert_not_null(strstr(captured, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"));
+}
+
+Test(config, an_unknown_compression_keeps_the_default_with_one_line)
+{
+    const char *env[] = {"OTEL_EXPORTER_OTLP_COMPRESSION=zstd", NULL};
+    cr_assert_eq(load_captured(env), 2); /* once per signal */
+    cr_assert_eq(cfg.traces.gzip, 0);
+    cr_assert_eq(cfg.metrics.gzip, 0);
+    cr_assert_eq(count_lines(captured), 1, "%s", captured);
+    cr_assert_not_null(strstr(captured, "OTEL_EXPORTER_OTLP_COMPRESSION='zstd'"));
+}
+
+Test(config, compression_per_signal)
+{
+    const char *env[] = {"OTEL_EXPORTER_OTLP_COMPRESSION=gzip",
+                         "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION=none", NULL};
+    cr_assert_eq(load(env), 0);
+    cr_assert_eq(cfg.traces.gzip, 1);
+    cr_assert_eq(cfg.metrics.gzip, 0);
+    const char *only[] = {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=gzip", NULL};
+    cr_assert_eq(load(only), 0);
+    cr_assert_eq(cfg.traces.gzip, 1);
+    cr_assert_eq(cfg.metrics.gzip, 0);
+}
