@@ -201,6 +201,20 @@ static unsigned get_exporters(getenv_fn env, const char *name, int allow_prometh
     return bits;
 }
 
+/* Schemes are case-insensitive (RFC 3986 3.1): "HTTP://c" is http://c, and
+ * the rest of the library compares the lowercase, canonical form. */
+static void lower_scheme(char *url)
+{
+    char *sep = strstr(url, "://");
+    if (sep == NULL)
+        return;
+    for (char *p = url; p < sep; p++)
+        if (!isalnum((unsigned char)*p) && *p != '+' && *p != '-' && *p != '.')
+            return; /* not a scheme: leave it for the endpoint check to refuse */
+    for (char *p = url; p < sep; p++)
+        *p = (char)tolower((unsigned char)*p);
+}
+
 /* Joins the base endpoint and a signal path with exactly one '/'. An
  * endpoint without a scheme ("collector:4318") is taken as http://. */
 static void signal_url(char *dst, size_t cap, const char *base, const char *path)
@@ -217,6 +231,7 @@ static void signal_url(char *dst, size_t cap, const char *base, const char *path
     memcpy(dst, scheme, sl);
     memcpy(dst + sl, base, bl);
     strcpy(dst + sl + bl, path);
+    lower_scheme(dst);
 }
 
 static void plain_url(char *dst, size_t cap, const char *url)
@@ -228,6 +243,7 @@ static void plain_url(char *dst, size_t cap, const char *url)
     }
     strcpy(dst, scheme);
     strcat(dst, url);
+    lower_scheme(dst);
 }
 
 /* Reads one OTLP setting: the signal's own variable, else the general one. */

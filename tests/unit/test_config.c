@@ -405,3 +405,22 @@ Test(config, compression_per_signal)
     cr_assert_eq(cfg.traces.gzip, 1);
     cr_assert_eq(cfg.metrics.gzip, 0);
 }
+
+Test(config, url_schemes_are_case_insensitive)
+{
+    /* RFC 3986 3.1: schemes are case-insensitive, and the canonical form is
+     * lowercase. The host keeps its case (a resolver ignores it anyway). */
+    const char *a[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=HTTP://Collector:4318", NULL};
+    cr_assert_eq(load(a), 0);
+    cr_assert_str_eq(cfg.traces.url, "http://Collector:4318/v1/traces");
+    cr_assert_str_eq(cfg.metrics.url, "http://Collector:4318/v1/metrics");
+    const char *b[] = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=Http://c:4318/X/v1/traces",
+                       "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=grpc",
+                       "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=hTTp://c:4317", NULL};
+    cr_assert_eq(load(b), 0);
+    cr_assert_str_eq(cfg.traces.url, "http://c:4318/X/v1/traces", "only the scheme changes");
+    cr_assert_str_eq(cfg.metrics.url, "http://c:4317");
+    const char *c[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=HTTPS://c:4318", NULL};
+    load(c);
+    cr_assert_str_eq(cfg.traces.url, "https://c:4318/v1/traces");
+}
