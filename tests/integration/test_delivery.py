@@ -104,6 +104,25 @@ def health_span_ids(receiver):
     return {s["span_id"] for s in receiver.spans() if s["name"] == "GET /health"}
 
 
+def path_span_ids(receiver, path):
+    return {s["span_id"] for s in receiver.spans()
+            if s["attributes"].get("url.path") == path}
+
+
+RECOVERED_PATH, RECOVERED_N = "/test/pid", 20
+
+
+def send_recovered_batch(port):
+    """A batch the fault phases never saw: another path, on one connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for _ in range(RECOVERED_N):
+        conn.request("GET", RECOVERED_PATH)
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 200
+    conn.close()
+
+
 @pytest.mark.parametrize("grpc", [False, True], ids=["http", "grpc"])
 @pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
 def test_every_signal_decoded_by_the_official_protos(hosts, grpc, gzip):
@@ -221,6 +240,21 @@ def test_a_misbehaving_collector_never_hurts_the_host(hosts, grpc, fault, kw):
             assert a["rejected"] == 0, a
         if fault != "slow" and fault != "restart":
             assert "feast-otel:" in h.stderr(), "data loss is reported"
+
+        # (d) Delivery resumed once the collector recovered: with everything
+        # before accounted for, a batch of requests to another path, sent
+        # after the last fault phase, arrives whole and is counted exported.
+        send_recovered_batch(h.port)
+
+        def resumed():
+            b = accounting(rec)
+            return (len(path_span_ids(rec, RECOVERED_PATH)) == RECOVERED_N
+                    and b["exported"] == a["exported"] + RECOVERED_N)
+        ok = rec.wait_for(resumed, timeout=20)
+        b = accounting(rec)
+        assert ok, (a, b, len(path_span_ids(rec, RECOVERED_PATH)), h.stderr()[-3000:])
+        assert {k: v for k, v in b.items() if k != "exported"} == \
+            {k: v for k, v in a.items() if k != "exported"}, (a, b)
         h.stop()
         lines = [ln for ln in h.stderr().splitlines() if ln.startswith("feast-otel:")]
         assert len([ln for ln in lines if "drop" in ln]) <= 1, lines  # once a minute
