@@ -363,11 +363,12 @@ def test_exit_with_a_black_hole_collector_stays_within_the_timeout(hosts, grpc):
         rec.stop()
 
 
-def test_partial_success_is_counted_and_not_retried(hosts):
-    rec = Receiver().start()
+@pytest.mark.parametrize("grpc", [False, True], ids=["http", "grpc"])
+def test_partial_success_is_counted_and_not_retried(hosts, grpc):
+    rec = Receiver(grpc=grpc).start()
     try:
         rec.set_fault("partial", rejected=1, message="one span too many")
-        h = start_server(hosts, rec, **transport_env(False))
+        h = start_server(hosts, rec, **transport_env(grpc))
         load = Load(h.port)
         load.run_for(0.5)
         n = load.sent
