@@ -387,3 +387,34 @@ def test_partial_success_is_counted_and_not_retried(hosts, grpc):
         assert "one span too many" in err
     finally:
         rec.stop()
+
+
+def test_a_request_that_cannot_be_sent_is_dropped_at_once(hosts):
+    """Trace headers too large for a request (16 of 250 bytes each): nothing
+    reaches the collector and nothing would next time, so each batch is
+    dropped at once, counted as export_failed, and said so in one line,
+    instead of being retried until the export timeout (10 s here)."""
+    rec = Receiver().start()
+    try:
+        big = ",".join(f"x-h{i}={'v' * 240}" for i in range(16))
+        h = start_server(hosts, rec, OTEL_EXPORTER_OTLP_TRACES_HEADERS=big,
+                         OTEL_BSP_SCHEDULE_DELAY=100, **transport_env(False, timeout_ms=10000))
+        load = Load(h.port)
+        load.run_for(0.5)
+        n = load.sent
+        t0 = time.monotonic()
+        # (A starved exporter thread may let the span queue fill first.)
+        lost = ("export_failed", "queue_full", "ring_full")
+        assert rec.wait_for(lambda: sum(accounting(rec)[k] for k in lost) == n, timeout=15), \
+            (n, accounting(rec))
+        # Retried, the first batch alone would hold the exporter for ~9 s.
+        assert time.monotonic() - t0 < 4.0
+        a = accounting(rec)
+        assert a["exported"] == a["rejected"] == 0 and a["export_failed"] > 0, a
+        assert rec.attempts.get("/v1/traces", 0) == 0
+        h.stop()
+        lines = [ln for ln in h.stderr().splitlines() if "too large" in ln]
+        assert len(lines) == 1 and "not retried" in lines[0], lines  # once a minute
+        assert "v" * 240 not in h.stderr(), "headers are never printed"
+    finally:
+        rec.stop()
