@@ -159,7 +159,7 @@ FUZZ_FLAGS := -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. -I$(B
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) | $(GEN_H)
 	@echo "  FUZZ      $<"
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(filter preload/http1.c preload/feast.c preload/feast_body.c exporter/retry.c,$(CORE_SRC))
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(filter preload/http1.c preload/feast.c preload/feast_body.c preload/utf8.c exporter/retry.c,$(CORE_SRC))
 
 unit: $(UNIT_BIN) $(PY_GEN_OK)
 	$(Q)scripts/run-unit $(UNIT_BIN)

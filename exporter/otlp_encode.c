@@ -9,6 +9,7 @@
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "preload/utf8.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
@@ -50,29 +51,6 @@ static void *alloc(size_t size)
 #define ALLOC(type) ((type *)alloc(sizeof(type)))
 #define ALLOC_N(type, n) ((type *)alloc(sizeof(type) * (n)))
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one.
- * NUL counts as invalid: protobuf-c strings end at the first NUL. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c >= 0x01 && c <= 0x7f)
-        return 1;
-    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                                            : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    /* The second byte's range excludes overlong forms, surrogates and
-     * code points past U+10FFFF. */
-    unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
-    unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 /* A NUL-terminated, valid UTF-8 copy of s[0..n) in the arena: each byte
  * that starts no valid sequence becomes U+FFFD. Truncated records cut
  * multi-byte characters, and one invalid string makes a collector reject
@@ -82,32 +60,15 @@ static char *dup_text(const char *s, size_t n)
     const unsigned char *u = (const unsigned char *)s;
     size_t bad = 0;
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(u + i, n - i);
+        size_t k = fo_utf8_seq(u + i, n - i);
         bad += k == 0;
         i += k != 0 ? k : 1;
     }
-    char *d = alloc(n + 2 * bad + 1);
+    size_t cap = n + (FO_UTF8_REPLACEMENT_LEN - 1) * bad;
+    char *d = alloc(cap + 1);
     if (d == NULL)
         return NULL;
-    if (bad == 0) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-        return d;
-    }
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(u + i, n - i);
-        if (k == 0) {
-            memcpy(d + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(d + o, s + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    d[o] = '\0';
+    d[fo_utf8_clean(d, cap, s, n, NULL)] = '\0';
     return d;
 }
 
@@ -307,8 +268,8 @@ static size_t text_len(const char *s, size_t n, int *clean)
         return n;
     size_t out = i;
     while (i < n) {
-        size_t k = utf8_seq(u + i, n - i);
-        out += k != 0 ? k : 3;
+        size_t k = fo_utf8_seq(u + i, n - i);
+        out += k != 0 ? k : FO_UTF8_REPLACEMENT_LEN;
         i += k != 0 ? k : 1;
     }
     return out;
@@ -322,9 +283,9 @@ static void put_text_body(struct fo_buf *b, const char *s, size_t n, int clean)
     }
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(u + i, n - i);
+        size_t k = fo_utf8_seq(u + i, n - i);
         if (k == 0) {
-            put_raw(b, "\xef\xbf\xbd", 3);
+            put_raw(b, FO_UTF8_REPLACEMENT, FO_UTF8_REPLACEMENT_LEN);
             i++;
         } else {
             put_raw(b, s + i, k);

@@ -12,6 +12,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "preload/utf8.h"
+
 #define READ_TRIES 8
 
 struct snapshot {
@@ -300,16 +302,22 @@ int fo_prom_publish(const struct fo_prom_sample *samples, size_t n)
 
 int fo_prom_escape(char *out, size_t len, size_t cap, const char *v, size_t vlen)
 {
-    for (size_t i = 0; i < vlen; i++) {
-        const char *rep = v[i] == '\\' ? "\\\\" : v[i] == '"' ? "\\\"" : v[i] == '\n' ? "\\n" : NULL;
-        size_t k = rep != NULL ? 2 : 1;
-        if (len + k >= cap)
+    const unsigned char *u = (const unsigned char *)v;
+    for (size_t i = 0; i < vlen;) {
+        /* Prometheus refuses a whole scrape for one invalid byte: each byte
+         * that starts no valid UTF-8 sequence is written as U+FFFD. */
+        size_t k = fo_utf8_seq(u + i, vlen - i);
+        const char *rep = k == 0        ? FO_UTF8_REPLACEMENT
+                          : v[i] == '\\' ? "\\\\"
+                          : v[i] == '"'  ? "\\\""
+                          : v[i] == '\n' ? "\\n"
+                                         : NULL;
+        size_t w = k == 0 ? FO_UTF8_REPLACEMENT_LEN : rep != NULL ? 2 : k;
+        if (len + w >= cap)
             return -1;
-        if (rep != NULL)
-            memcpy(out + len, rep, 2);
-        else
-            out[len] = v[i];
-        len += k;
+        memcpy(out + len, rep != NULL ? rep : v + i, w);
+        len += w;
+        i += k != 0 ? k : 1;
     }
     out[len] = '\0';
     return (int)len;

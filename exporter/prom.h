@@ -82,8 +82,10 @@ int fo_prom_publish(const struct fo_prom_sample *samples, size_t n);
  */
 ssize_t fo_prom_render(char *out, size_t cap);
 
-/* Appends v to out as a Prometheus label value (escapes \, " and newline).
- * Returns the new length, or -1 when it does not fit in cap. */
+/* Appends v to out as a Prometheus label value: escapes \, " and newline,
+ * and writes each byte that starts no valid UTF-8 sequence as U+FFFD (a
+ * scrape with invalid UTF-8 is rejected whole). NUL-terminates. Returns
+ * the new length, or -1 when it does not fit in cap. */
 int fo_prom_escape(char *out, size_t len, size_t cap, const char *v, size_t vlen);
 
 /* Tests: pretend the given slot's owner is whatever the region says. */

@@ -18,10 +18,15 @@
  * features in order, so a status is attributed to the view of feature
  * (column - entity keys). Distinct views are counted with a small open-
  * addressing set of name hashes.
+ * Names leave the scanner as valid UTF-8 (label values must be): a name
+ * cut at FO_FEAST_NAME_MAX loses the character the cut split, invalid
+ * bytes and lone surrogates become U+FFFD.
  */
 #include "feast_body.h"
 
 #include <string.h>
+
+#include "utf8.h"
 
 enum { S_VALUE, S_ARR_FIRST, S_KEY_FIRST, S_KEY, S_COLON, S_AFTER, S_STRING, S_SCALAR };
 
@@ -269,6 +274,15 @@ static int hexval(char c)
     return -1;
 }
 
+/* A high surrogate not followed by a low one stands for nothing. */
+static void lone_surrogate(struct fo_json *j)
+{
+    if (j->hi_surrogate != 0) {
+        j->hi_surrogate = 0;
+        keep_utf8(j, 0xfffd);
+    }
+}
+
 static void escape_byte(struct fo_json *j, char c)
 {
     if (j->esc == 1) {
@@ -283,8 +297,10 @@ static void escape_byte(struct fo_json *j, char c)
             j->error = 1;
             return;
         }
-        if (j->keep)
+        if (j->keep) {
+            lone_surrogate(j);
             keep_byte(j, to[p - from]);
+        }
         j->esc = 0;
         return;
     }
@@ -301,14 +317,18 @@ static void escape_byte(struct fo_json *j, char c)
         return;
     uint32_t cp = j->ucode;
     if (cp >= 0xd800 && cp <= 0xdbff) {
+        lone_surrogate(j);
         j->hi_surrogate = (uint16_t)cp;
         return;
     }
-    if (cp >= 0xdc00 && cp <= 0xdfff && j->hi_surrogate != 0)
+    if (cp >= 0xdc00 && cp <= 0xdfff && j->hi_surrogate != 0) {
         cp = 0x10000 + ((uint32_t)(j->hi_surrogate - 0xd800) << 10) + (cp - 0xdc00);
-    else if (cp >= 0xd800 && cp <= 0xdfff)
-        cp = '?';
-    j->hi_surrogate = 0;
+        j->hi_surrogate = 0;
+    } else {
+        lone_surrogate(j);
+        if (cp >= 0xd800 && cp <= 0xdfff)
+            cp = 0xfffd; /* a lone low surrogate */
+    }
     keep_utf8(j, cp);
 }
 
@@ -365,6 +385,26 @@ static void value_start(struct fo_feast_body *b, char c)
     }
 }
 
+/* A kept value is complete: make it valid UTF-8 in at most
+ * FO_FEAST_NAME_MAX bytes. */
+static void clean_value(struct fo_json *j)
+{
+    lone_surrogate(j);
+    if (j->truncated)
+        j->buf_len = (uint8_t)fo_utf8_cut(j->buf, j->buf_len);
+    size_t i = 0;
+    while (i < j->buf_len && (unsigned char)(j->buf[i] - 1) < 0x7f) /* 0x01..0x7f */
+        i++;
+    if (i == j->buf_len)
+        return; /* ASCII: the common case */
+    char tmp[FO_FEAST_NAME_MAX];
+    int cut = 0;
+    size_t n = fo_utf8_clean(tmp, sizeof tmp, j->buf, j->buf_len, &cut);
+    memcpy(j->buf, tmp, n);
+    j->buf_len = (uint8_t)n;
+    j->truncated |= (uint8_t)cut;
+}
+
 static void string_end(struct fo_feast_body *b)
 {
     struct fo_json *j = &b->json;
@@ -382,8 +422,10 @@ static void string_end(struct fo_feast_body *b)
         j->state = S_COLON;
         return;
     }
-    if (j->keep)
+    if (j->keep) {
+        clean_value(j);
         on_string(b);
+    }
     j->keep = 0;
     after_value(j);
 }
@@ -416,6 +458,7 @@ static void feed(struct fo_feast_body *b, const char *p, size_t n)
             } else if (c == '\\') {
                 j->esc = 1;
             } else if (j->keep) {
+                lone_surrogate(j);
                 keep_byte(j, c);
             } else {
                 /* skipping: run to the next quote or backslash */
@@ -455,6 +498,7 @@ static void feed(struct fo_feast_body *b, const char *p, size_t n)
                 j->keep = 1;
                 j->buf_len = 0;
                 j->truncated = 0;
+                j->hi_surrogate = 0;
             } else {
                 j->error = 1;
             }

@@ -10,6 +10,19 @@
 #include <string.h>
 
 #include "preload/feast_body.h"
+#include "preload/utf8.h"
+
+/* Names leave the scanner as valid UTF-8. */
+static int valid_utf8(const struct fo_feast_name *n)
+{
+    for (size_t i = 0; i < n->len;) {
+        size_t k = fo_utf8_seq((const unsigned char *)n->s + i, n->len - i);
+        if (k == 0)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
 
 static void feed_pieces(struct fo_feast_body *b, const uint8_t *p, size_t n, int response)
 {
@@ -46,10 +59,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     const struct fo_feast_stats *s = &b.stats;
     if (s->kind != kind || s->n_views > FO_FEAST_VIEWS_MAX || s->name.len > FO_FEAST_NAME_MAX ||
-        s->entity_count > cut || s->feature_count > cut || s->view_count > s->feature_count + cut)
+        s->entity_count > cut || s->feature_count > cut || s->view_count > s->feature_count + cut ||
+        !valid_utf8(&s->name))
         abort();
     for (int i = 0; i < s->n_views; i++)
-        if (s->views[i].len > FO_FEAST_NAME_MAX)
+        if (s->views[i].len > FO_FEAST_NAME_MAX || !valid_utf8(&s->views[i]))
             abort();
     uint64_t statuses = 0;
     for (int v = 0; v <= FO_FEAST_VIEWS_MAX; v++)

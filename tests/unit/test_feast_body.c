@@ -181,6 +181,70 @@ Test(feast_body, long_names_are_truncated_and_flagged)
     cr_assert_eq(s.views[0].len, FO_FEAST_NAME_MAX);
 }
 
+/* The name as s says, and flagged truncated or not. */
+static void expect_cut(const struct fo_feast_name *n, const char *s, int truncated)
+{
+    expect_name(n, s);
+    cr_assert_eq(n->truncated, truncated, "'%s'", s);
+}
+
+/* Names leave the scanner as valid UTF-8: a name cut at the byte limit
+ * loses the character the cut split; each invalid byte and each lone
+ * surrogate becomes U+FFFD (EF BF BD), within the same limit. */
+Test(feast_body, names_are_valid_utf8_cut_at_a_character)
+{
+    char a[FO_FEAST_NAME_MAX + 1];
+    memset(a, 'a', sizeof a);
+    char req[1024];
+    /* 47 + 2 bytes (é), 46 + 4 (emoji), 45 + 3 (€) exactly at the limit,
+     * é written as an escape, and a name without its ':'. */
+    snprintf(req, sizeof req, "{\"entities\":{\"id\":[1]},\"features\":["
+             "\"%.47s\xc3\xa9:f\", \"%.46s\xf0\x9f\x98\x80:f\", \"%.45s\xe2\x82\xac:f\","
+             " \"%.47s\\u00e9:f\", \"%.47s\xc3\xa9\"]}", a, a, a, a, a);
+    struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, req, NULL);
+    cr_assert_eq(s.n_views, 3);
+    char want[64];
+    snprintf(want, sizeof want, "%.47s", a);
+    expect_cut(&s.views[0], want, 1); /* the split é is dropped */
+    snprintf(want, sizeof want, "%.46s", a);
+    expect_cut(&s.views[1], want, 1);
+    snprintf(want, sizeof want, "%.45s\xe2\x82\xac", a);
+    expect_cut(&s.views[2], want, 1); /* whole: the cut came after it */
+    /* The escape, and a name without ':' cut in its é, are views[0] again. */
+    cr_assert_eq(s.view_count, 3);
+
+    const char *bad = "{\"entities\":{\"id\":[1]},\"features\":["
+                      "\"\\ud800:f\", \"x\\ud800\\ud83d\\ude00y:f\", \"\\udc00\\ud800:f\","
+                      " \"a\xff" "b:f\", \"\xc3(\xc0\xaf\xed\xa0\x80:f\", \"nul\\u0000:f\"],"
+                      " \"feature_service_x\": 1}";
+    s = run_every_split(FO_FEAST_BODY_GOF, bad, NULL);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST);
+    cr_assert_eq(s.view_count, 6);
+    expect_cut(&s.views[0], "\xef\xbf\xbd", 0);
+    expect_cut(&s.views[1], "x\xef\xbf\xbd\xf0\x9f\x98\x80y", 0);
+    expect_cut(&s.views[2], "\xef\xbf\xbd\xef\xbf\xbd", 0);
+    expect_cut(&s.views[3], "a\xef\xbf\xbd" "b", 0);
+    /* A lead byte without its continuation, an overlong '/', an encoded
+     * surrogate (ED A0 80): one U+FFFD per byte. */
+    expect_cut(&s.views[4], "\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                            "\xef\xbf\xbd", 0);
+    expect_cut(&s.views[5], "nul\xef\xbf\xbd", 0);
+
+    /* Replacements that no longer fit are cut at a character, too. */
+    snprintf(req, sizeof req, "{\"entities\":{\"id\":[1]},\"feature_service\":"
+             "\"%.40s\xff\xff\xff\xff\xff\xff\xff\xff\"}", a);
+    s = run_every_split(FO_FEAST_BODY_GOF, req, NULL);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_SERVICE);
+    snprintf(want, sizeof want, "%.40s\xef\xbf\xbd\xef\xbf\xbd", a);
+    expect_cut(&s.name, want, 1);
+    /* A high surrogate that ends the kept part of a long name. */
+    snprintf(req, sizeof req, "{\"push_source_name\": \"%.47s\\ud800\\udc00\", \"to\": \"online\"}",
+             a);
+    s = run_every_split(FO_FEAST_BODY_PUSH, req, NULL);
+    snprintf(want, sizeof want, "%.47s", a);
+    expect_cut(&s.name, want, 1);
+}
+
 Test(feast_body, huge_arrays_within_and_past_the_budget)
 {
     size_t rows = 100000;

@@ -198,3 +198,40 @@ Test(prom, escaping_and_garbage_in_the_region)
     waitpid(p, NULL, 0);
     cr_assert_geq(fo_prom_render(page, sizeof page), 0);
 }
+
+/* A scrape with one invalid UTF-8 byte is rejected whole: label values
+ * come out valid, each byte that starts no valid sequence as U+FFFD. */
+Test(prom, label_values_are_valid_utf8)
+{
+    char out[64];
+    /* valid multi-byte characters pass */
+    cr_assert_eq(fo_prom_escape(out, 0, sizeof out, "\xc3\xa9t\xc3\xa9\xf0\x9f\x98\x80", 9), 9);
+    cr_assert_str_eq(out, "\xc3\xa9t\xc3\xa9\xf0\x9f\x98\x80");
+    /* a character cut at the end of the value, a stray byte, an overlong
+     * form, an encoded surrogate */
+    cr_assert_eq(fo_prom_escape(out, 0, sizeof out, "ab\xe2\x82", 4), 8);
+    cr_assert_str_eq(out, "ab\xef\xbf\xbd\xef\xbf\xbd");
+    int n = fo_prom_escape(out, 0, sizeof out, "\xff\"\xc0\xaf\xed\xa0\x80", 7);
+    cr_assert_str_eq(out, "\xef\xbf\xbd\\\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                          "\xef\xbf\xbd");
+    cr_assert_eq(n, 20);
+    /* a replacement counts its three bytes against the room */
+    cr_assert_eq(fo_prom_escape(out, 0, 3, "\xff", 1), -1);
+    cr_assert_eq(fo_prom_escape(out, 0, 4, "\xff", 1), 3);
+
+    /* Through the page a scrape gets. */
+    cr_assert_eq(fo_prom_init(fams, 3), 0);
+    char labels[FO_PROM_LABELS_MAX] = "k=\"";
+    int len = fo_prom_escape(labels, 3, sizeof labels, "driver_\xc3", 8);
+    cr_assert_geq(len, 0);
+    labels[len++] = '"';
+    labels[len] = '\0';
+    pid_t p = fork();
+    if (p == 0) {
+        struct fo_prom_sample s = counter(labels, 2);
+        fo_prom_publish(&s, 1);
+        _exit(0);
+    }
+    waitpid(p, NULL, 0);
+    cr_assert_eq(value_of("c_total{k=\"driver_\xef\xbf\xbd\"}"), 2, "%s", page);
+}
