@@ -211,11 +211,14 @@ void fo_feast_metrics_observe(struct fo_feast_metrics *m, const struct fo_span *
     char features[16] = "", views[16] = "";
     struct fo_ff_quick key = {.endpoint = endpoint, .ok = (uint8_t)ok};
     if (known && st->kind == FO_FEAST_BODY_GOF && !(st->known & FO_FEAST_K_SERVICE)) {
+        /* Past the views the scanner counts, the label is left out. */
+        int views_known = (st->known & FO_FEAST_K_VIEW_COUNT) != 0;
         utoa(st->feature_count, features);
-        utoa(st->view_count, views);
+        if (views_known)
+            utoa(st->view_count, views);
         key.counts = 1;
         key.features = st->feature_count;
-        key.views = st->view_count;
+        key.views = views_known ? st->view_count : UINT32_MAX;
     }
     struct fo_feast_series *total, *latency;
     request_series(m, endpoint, ok, features, views, service, &key, &total, &latency);

@@ -399,7 +399,8 @@ static void feast_attrs(struct fo_buf *b, const struct fo_feast_stats *st)
             put_kv_text(b, 9, KEY("feast.feature_service"), st->name.s, name_len);
         } else {
             put_kv_int(b, 9, KEY("feast.feature_count"), st->feature_count);
-            put_kv_int(b, 9, KEY("feast.feature_view_count"), st->view_count);
+            if (st->known & FO_FEAST_K_VIEW_COUNT)
+                put_kv_int(b, 9, KEY("feast.feature_view_count"), st->view_count);
         }
         for (int k = 0; k < FO_FEAST_STATUSES && (st->known & FO_FEAST_K_STATUSES); k++) {
             uint64_t n = 0;
@@ -411,7 +412,7 @@ static void feast_attrs(struct fo_buf *b, const struct fo_feast_stats *st)
         static const char *const modes[] = {"online", "offline", "online_and_offline"};
         put_kv_text(b, 9, KEY("feast.push_source"), st->name.s, name_len);
         put_kv_str(b, 9, KEY("feast.push_mode"), modes[st->push_mode % 3]);
-    } else if (st->kind == FO_FEAST_BODY_MATERIALIZE) {
+    } else if (st->kind == FO_FEAST_BODY_MATERIALIZE && (st->known & FO_FEAST_K_VIEW_COUNT)) {
         put_kv_int(b, 9, KEY("feast.feature_view_count"), st->view_count);
     }
 }

@@ -17,7 +17,7 @@
  * The response's columns are the entity keys first, then the requested
  * features in order, so a status is attributed to the view of feature
  * (column - entity keys). Distinct views are counted with a small open-
- * addressing set of name hashes.
+ * addressing set of name hashes; past its size the count is unknown.
  * Names leave the scanner as valid UTF-8 (label values must be): a name
  * cut at FO_FEAST_NAME_MAX loses the character the cut split, invalid
  * bytes and lone surrogates become U+FFFD.
@@ -90,6 +90,7 @@ void fo_feast_body_init(struct fo_feast_body *b, uint8_t kind, uint32_t budget)
     b->response = 0;
     b->req_ok = 0;
     b->n_hashes = 0;
+    b->views_over = 0;
     b->n_entity_keys = 0;
     memset(b->hashes, 0, sizeof b->hashes);
 }
@@ -115,16 +116,20 @@ static uint8_t add_view(struct fo_feast_body *b, const char *s, size_t n, int tr
             return i;
     uint32_t h = fnv1a(s, n) ^ (uint32_t)truncated;
     h |= 1;
-    for (uint32_t k = 0; k < FO_FEAST_HASHES; k++) {
+    int added = 0;
+    for (uint32_t k = 0; k < FO_FEAST_HASHES && !added; k++) {
         uint32_t *slot = &b->hashes[(h + k) % FO_FEAST_HASHES];
         if (*slot == h)
             return FO_FEAST_VIEWS_MAX; /* seen, not kept */
         if (*slot == 0) {
             *slot = h;
             b->n_hashes++;
-            break;
+            added = 1;
         }
     }
+    /* A new name and no room: from here on the count would be a guess. */
+    if (!added)
+        b->views_over = 1;
     st->view_count = b->n_hashes;
     if (st->n_views == FO_FEAST_VIEWS_MAX)
         return FO_FEAST_VIEWS_MAX;
@@ -550,7 +555,16 @@ void fo_feast_body_request_end(struct fo_feast_body *b, int complete)
         return;
     b->req_ok = (uint8_t)finish(&b->json, complete);
     if (b->req_ok) {
-        b->stats.known |= FO_FEAST_K_REQUEST;
+        struct fo_feast_stats *st = &b->stats;
+        st->known |= FO_FEAST_K_REQUEST;
+        /* Distinct views are what features name; a feature service's are
+         * not in the request. */
+        int counted = st->kind == FO_FEAST_BODY_MATERIALIZE ||
+                      (st->kind == FO_FEAST_BODY_GOF && !(st->known & FO_FEAST_K_SERVICE));
+        if (counted && !b->views_over)
+            st->known |= FO_FEAST_K_VIEW_COUNT;
+        else
+            st->view_count = 0;
     } else {
         uint8_t kind = b->stats.kind;
         memset(&b->stats, 0, sizeof b->stats);

@@ -49,6 +49,7 @@ struct fo_feast_body {
     uint8_t response;         /* scanning the response now */
     uint8_t req_ok;           /* the request body was read whole and well-formed */
     uint16_t n_hashes;
+    uint8_t views_over;       /* more distinct views than hashes[] holds */
     uint16_t n_entity_keys;   /* entity key columns lead the response */
     uint8_t feature_view[FO_FEAST_FEATURES_MAX]; /* view slot per requested feature */
     uint32_t hashes[FO_FEAST_HASHES];            /* distinct view names (FNV-1a) */

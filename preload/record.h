@@ -65,6 +65,8 @@ enum fo_feast_push_mode { FO_PUSH_ONLINE, FO_PUSH_OFFLINE, FO_PUSH_ONLINE_AND_OF
 #define FO_FEAST_K_REQUEST 0x01u  /* entity/feature/view counts and names are known */
 #define FO_FEAST_K_STATUSES 0x02u /* status counts are known */
 #define FO_FEAST_K_SERVICE 0x04u  /* the request named a feature service */
+#define FO_FEAST_K_VIEW_COUNT 0x08u /* view_count is known: features were named, and
+                                      * no more distinct views than are counted */
 
 struct fo_feast_name {
     uint8_t len;
@@ -79,7 +81,7 @@ struct fo_feast_stats {
     uint8_t push_mode;   /* enum fo_feast_push_mode */
     uint32_t entity_count;  /* entity rows requested */
     uint32_t feature_count; /* features requested (0 with a feature service) */
-    uint32_t view_count;    /* distinct feature views requested */
+    uint32_t view_count;    /* distinct feature views requested (FO_FEAST_K_VIEW_COUNT) */
     struct fo_feast_name name; /* feature service, or push source */
     struct fo_feast_name views[FO_FEAST_VIEWS_MAX];
     /* Returned values by status: per view of views[], then one more for

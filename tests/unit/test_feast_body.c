@@ -83,7 +83,7 @@ static const char gof_resp[] =
 Test(feast_body, online_features_request_and_response)
 {
     struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, gof_req, gof_resp);
-    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_STATUSES);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT | FO_FEAST_K_STATUSES);
     cr_assert_eq(s.entity_count, 3);
     cr_assert_eq(s.feature_count, 3);
     cr_assert_eq(s.view_count, 2);
@@ -168,6 +168,42 @@ Test(feast_body, many_views_and_features)
     cr_assert_eq(s.status[3][FO_FEAST_NOT_FOUND], 4, "features 3, 23, 43, 63");
 }
 
+/* Views past the distinct ones the scanner can count: the count is unknown
+ * (left out downstream), never the size of the set. The names kept and the
+ * other request statistics stand. */
+Test(feast_body, more_distinct_views_than_counted_leave_the_count_unknown)
+{
+    static char req[16384];
+    for (int views = FO_FEAST_HASHES - 1; views <= FO_FEAST_HASHES + 1; views++) {
+        int n = snprintf(req, sizeof req, "{\"entities\":{\"id\":[1,2]},\"features\":[");
+        for (int i = 0; i < views; i++)
+            n += snprintf(req + n, sizeof req - (size_t)n, "%s\"view_%d:f\",\"view_%d:g\"",
+                          i ? "," : "", i, i);
+        snprintf(req + n, sizeof req - (size_t)n, "]}");
+        struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, req, NULL);
+        cr_assert_eq(s.feature_count, 2 * (uint32_t)views);
+        cr_assert_eq(s.entity_count, 2);
+        cr_assert_eq(s.n_views, FO_FEAST_VIEWS_MAX);
+        expect_name(&s.views[7], "view_7");
+        if (views <= FO_FEAST_HASHES) {
+            cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT, "%d views", views);
+            cr_assert_eq(s.view_count, (uint32_t)views);
+        } else {
+            cr_assert_eq(s.known, FO_FEAST_K_REQUEST, "%d views: count unknown", views);
+            cr_assert_eq(s.view_count, 0, "never a guess");
+        }
+    }
+    /* The same for materialization. */
+    int n = snprintf(req, sizeof req, "{\"feature_views\":[");
+    for (int i = 0; i <= FO_FEAST_HASHES; i++)
+        n += snprintf(req + n, sizeof req - (size_t)n, "%s\"view_%d\"", i ? "," : "", i);
+    snprintf(req + n, sizeof req - (size_t)n, "]}");
+    struct fo_feast_stats s = run(FO_FEAST_BODY_MATERIALIZE, req, NULL);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST);
+    cr_assert_eq(s.view_count, 0);
+    cr_assert_eq(s.n_views, FO_FEAST_VIEWS_MAX);
+}
+
 Test(feast_body, long_names_are_truncated_and_flagged)
 {
     char req[512];
@@ -218,7 +254,7 @@ Test(feast_body, names_are_valid_utf8_cut_at_a_character)
                       " \"a\xff" "b:f\", \"\xc3(\xc0\xaf\xed\xa0\x80:f\", \"nul\\u0000:f\"],"
                       " \"feature_service_x\": 1}";
     s = run_every_split(FO_FEAST_BODY_GOF, bad, NULL);
-    cr_assert_eq(s.known, FO_FEAST_K_REQUEST);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT);
     cr_assert_eq(s.view_count, 6);
     expect_cut(&s.views[0], "\xef\xbf\xbd", 0);
     expect_cut(&s.views[1], "x\xef\xbf\xbd\xf0\x9f\x98\x80y", 0);
@@ -255,7 +291,7 @@ Test(feast_body, huge_arrays_within_and_past_the_budget)
     strcpy(req + n, "]}}");
     run_split(FO_FEAST_BODY_GOF, req, NULL, n / 2, 0, 1u << 20);
     cr_assert_eq(b.stats.entity_count, rows);
-    cr_assert_eq(b.stats.known, FO_FEAST_K_REQUEST);
+    cr_assert_eq(b.stats.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT);
     run_split(FO_FEAST_BODY_GOF, req, NULL, n / 2, 0, 64 * 1024);
     cr_assert_eq(b.stats.known, 0, "past the budget: unknown");
     cr_assert_eq(b.stats.entity_count, 0, "never a guess");
@@ -285,7 +321,7 @@ Test(feast_body, truncated_and_malformed_bodies_are_unknown)
     }
     /* A well-formed request with a broken response: the request stands. */
     struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, gof_req, "{\"results\": [{\"statuses\": [");
-    cr_assert_eq(s.known, FO_FEAST_K_REQUEST);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT);
     cr_assert_eq(s.status[0][FO_FEAST_PRESENT], 0);
 }
 
@@ -329,7 +365,7 @@ Test(feast_body, materialize_views)
                       " \"feature_views\": [\"driver_hourly_stats\", \"customer_profile\","
                       " \"driver_hourly_stats\"]}";
     struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_MATERIALIZE, req, NULL);
-    cr_assert_eq(s.known, FO_FEAST_K_REQUEST);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT);
     cr_assert_eq(s.view_count, 2);
     expect_name(&s.views[0], "driver_hourly_stats");
     expect_name(&s.views[1], "customer_profile");

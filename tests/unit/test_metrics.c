@@ -343,3 +343,39 @@ Test(metrics, runs_and_switches_of_every_kind_land_in_their_own_series)
     fo_metrics_del(m);
     fo_feast_metrics_del(fm);
 }
+
+/* A /get-online-features request whose distinct views were more than the
+ * scanner counts: its latency series has no feature_view_count label (never
+ * a guessed count), and is not mistaken for a known count's series. */
+Test(metrics, an_unknown_view_count_leaves_the_label_out)
+{
+    struct fo_feast_metrics *fm = fo_feast_metrics_new();
+    struct fo_span s;
+    for (int round = 0; round < 2; round++) {
+        for (int known = 1; known >= 0; known--) {
+            span(&s, "POST", 200, 1000000);
+            s.route = "/get-online-features";
+            s.rec.http.flags |= FO_HTTP_F_FEAST;
+            s.rec.feast.kind = FO_FEAST_BODY_GOF;
+            s.rec.feast.known = FO_FEAST_K_REQUEST | (known ? FO_FEAST_K_VIEW_COUNT : 0);
+            s.rec.feast.feature_count = 300;
+            s.rec.feast.view_count = known ? 128 : 0;
+            s.rec.feast.entity_count = 1;
+            fo_feast_metrics_observe(fm, &s);
+        }
+    }
+    int seen = 0;
+    for (size_t i = 0; i < fm->n_series; i++) {
+        const struct fo_feast_series *fs = &fm->series[i];
+        if (fs->family != FO_FF_REQUEST_LATENCY)
+            continue;
+        cr_assert_str_eq(fs->values[0], "/get-online-features");
+        cr_assert_str_eq(fs->values[1], "300");
+        cr_assert(strcmp(fs->values[2], "128") == 0 || fs->values[2][0] == '\0', "%s",
+                  fs->values[2]);
+        cr_assert_eq(fs->count, 2, "view count '%s'", fs->values[2]);
+        seen++;
+    }
+    cr_assert_eq(seen, 2);
+    fo_feast_metrics_del(fm);
+}

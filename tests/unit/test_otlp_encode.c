@@ -947,3 +947,28 @@ Test(encode, the_arena_reuses_its_chunks_and_fails_exactly_the_nth)
     cr_assert_not_null(fo_arena_alloc(&a, 8), "usable after free");
     fo_arena_free(&a);
 }
+
+/* feast.feature_view_count only where the scanner knows it. */
+Test(encode, an_unknown_view_count_is_left_out_of_spans)
+{
+    struct fo_span s[3];
+    for (int i = 0; i < 3; i++) {
+        make_span(&s[i], "POST", i < 2 ? "/get-online-features" : "/materialize", 200);
+        s[i].rec.http.flags |= FO_HTTP_F_FEAST;
+        s[i].rec.feast.kind = i < 2 ? FO_FEAST_BODY_GOF : FO_FEAST_BODY_MATERIALIZE;
+        s[i].rec.feast.known = FO_FEAST_K_REQUEST;
+        s[i].rec.feast.feature_count = 300;
+    }
+    s[0].rec.feast.known |= FO_FEAST_K_VIEW_COUNT;
+    s[0].rec.feast.view_count = 7;
+    struct fo_buf out = {0};
+    TraceReq *req = encode_traces(s, 3, &out);
+    Span **sp = req->resource_spans[0]->scope_spans[0]->spans;
+    expect_int(sp[0]->attributes, sp[0]->n_attributes, "feast.feature_view_count", 7);
+    for (int i = 1; i < 3; i++)
+        cr_assert_null(find(sp[i]->attributes, sp[i]->n_attributes, "feast.feature_view_count"),
+                       "span %d", i);
+    expect_int(sp[1]->attributes, sp[1]->n_attributes, "feast.feature_count", 300);
+    free_traces(req);
+    fo_buf_free(&out);
+}
