@@ -33,29 +33,48 @@ static struct fo_feast_stats run(uint8_t kind, const char *req, const char *resp
     return b.stats;
 }
 
-/* The same statistics whole, split in two at every byte of each body, and
- * byte by byte. */
-static struct fo_feast_stats run_every_split(uint8_t kind, const char *req, const char *resp)
+/* The cut points tried in a body of n bytes: every byte when stride is 1;
+ * else every byte of the first and last EDGE and every stride-th between
+ * (for bodies so large that n runs of n bytes each would take minutes). */
+#define EDGE 256
+static size_t next_cut(size_t i, size_t n, size_t stride)
 {
-    struct fo_feast_stats whole = run(kind, req, resp);
-    for (size_t i = 0; i <= strlen(req); i++) {
-        run_split(kind, req, resp, i, 0, BUDGET);
+    if (stride <= 1 || i < EDGE || i + EDGE >= n)
+        return i + 1;
+    return i + stride < n - EDGE ? i + stride : n - EDGE;
+}
+
+/* The same statistics whole, split in two at every cut point of each body,
+ * and byte by byte. */
+static struct fo_feast_stats run_splits(uint8_t kind, const char *req, const char *resp,
+                                        uint32_t budget, size_t stride)
+{
+    run_split(kind, req, resp, 0, 0, budget);
+    struct fo_feast_stats whole = b.stats;
+    size_t n = strlen(req), m = resp != NULL ? strlen(resp) : 0;
+    for (size_t i = 0; i <= n; i = next_cut(i, n, stride)) {
+        run_split(kind, req, resp, i, 0, budget);
         cr_assert_eq(memcmp(&b.stats, &whole, sizeof whole), 0, "request cut at %zu", i);
     }
-    for (size_t i = 0; resp != NULL && i <= strlen(resp); i++) {
-        run_split(kind, req, resp, 0, i, BUDGET);
+    for (size_t i = 0; resp != NULL && i <= m; i = next_cut(i, m, stride)) {
+        run_split(kind, req, resp, 0, i, budget);
         cr_assert_eq(memcmp(&b.stats, &whole, sizeof whole), 0, "response cut at %zu", i);
     }
-    fo_feast_body_init(&b, kind, BUDGET);
-    for (const char *p = req; *p; p++)
-        fo_feast_body_request(&b, p, 1);
+    fo_feast_body_init(&b, kind, budget);
+    for (size_t i = 0; i < n; i++)
+        fo_feast_body_request(&b, req + i, 1);
     fo_feast_body_request_end(&b, 1);
-    for (const char *p = resp; p != NULL && *p; p++)
-        fo_feast_body_response(&b, p, 1);
+    for (size_t i = 0; i < m; i++)
+        fo_feast_body_response(&b, resp + i, 1);
     if (resp != NULL)
         fo_feast_body_response_end(&b, 1);
     cr_assert_eq(memcmp(&b.stats, &whole, sizeof whole), 0, "byte by byte");
     return whole;
+}
+
+static struct fo_feast_stats run_every_split(uint8_t kind, const char *req, const char *resp)
+{
+    return run_splits(kind, req, resp, BUDGET, 1);
 }
 
 static void expect_name(const struct fo_feast_name *n, const char *s)
@@ -180,7 +199,7 @@ Test(feast_body, more_distinct_views_than_counted_leave_the_count_unknown)
             n += snprintf(req + n, sizeof req - (size_t)n, "%s\"view_%d:f\",\"view_%d:g\"",
                           i ? "," : "", i, i);
         snprintf(req + n, sizeof req - (size_t)n, "]}");
-        struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, req, NULL);
+        struct fo_feast_stats s = run_splits(FO_FEAST_BODY_GOF, req, NULL, BUDGET, 97);
         cr_assert_eq(s.feature_count, 2 * (uint32_t)views);
         cr_assert_eq(s.entity_count, 2);
         cr_assert_eq(s.n_views, FO_FEAST_VIEWS_MAX);
@@ -211,7 +230,7 @@ Test(feast_body, long_names_are_truncated_and_flagged)
     memset(longv, 'v', 99);
     longv[99] = '\0';
     snprintf(req, sizeof req, "{\"entities\":{\"id\":[1]},\"features\":[\"%s:f\"]}", longv);
-    struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, req, NULL);
+    struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, req, NULL);
     cr_assert_eq(s.view_count, 1);
     cr_assert_eq(s.views[0].truncated, 1);
     cr_assert_eq(s.views[0].len, FO_FEAST_NAME_MAX);
@@ -281,6 +300,11 @@ Test(feast_body, names_are_valid_utf8_cut_at_a_character)
     expect_cut(&s.name, want, 1);
 }
 
+/* Bodies of about half a megabyte: cut points every byte near the ends and
+ * a prime stride between (every byte would be ~10^11 bytes scanned, about
+ * an hour); byte-by-byte feeding is still done whole. */
+#define HUGE_STRIDE 4099
+
 Test(feast_body, huge_arrays_within_and_past_the_budget)
 {
     size_t rows = 100000;
@@ -289,21 +313,70 @@ Test(feast_body, huge_arrays_within_and_past_the_budget)
     for (size_t i = 0; i < rows; i++)
         n += (size_t)sprintf(req + n, "%s%zu", i ? "," : "", i % 1000);
     strcpy(req + n, "]}}");
-    run_split(FO_FEAST_BODY_GOF, req, NULL, n / 2, 0, 1u << 20);
-    cr_assert_eq(b.stats.entity_count, rows);
-    cr_assert_eq(b.stats.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT);
-    run_split(FO_FEAST_BODY_GOF, req, NULL, n / 2, 0, 64 * 1024);
-    cr_assert_eq(b.stats.known, 0, "past the budget: unknown");
-    cr_assert_eq(b.stats.entity_count, 0, "never a guess");
+    struct fo_feast_stats s = run_splits(FO_FEAST_BODY_GOF, req, NULL, 1u << 20, HUGE_STRIDE);
+    cr_assert_eq(s.entity_count, rows);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT);
+    s = run_splits(FO_FEAST_BODY_GOF, req, NULL, 64 * 1024, HUGE_STRIDE);
+    cr_assert_eq(s.known, 0, "past the budget: unknown");
+    cr_assert_eq(s.entity_count, 0, "never a guess");
     free(req);
+}
+
+/* A response of 3 columns (the entity key, two features of two views) for
+ * many entity rows, within the budget and past it. */
+Test(feast_body, huge_response_arrays_within_and_past_the_budget)
+{
+    size_t rows = 10000;
+    char *req = malloc(rows * 8 + 100), *resp = malloc(rows * 60 + 200);
+    size_t n = (size_t)sprintf(req, "{\"features\":[\"a:x\",\"b:y\"],\"entities\":{\"id\":[");
+    for (size_t i = 0; i < rows; i++)
+        n += (size_t)sprintf(req + n, "%s%zu", i ? "," : "", i);
+    strcpy(req + n, "]}}");
+    size_t m = (size_t)sprintf(resp, "{\"metadata\":{\"feature_names\":[\"id\",\"x\",\"y\"]},"
+                                     "\"results\":[");
+    for (int col = 0; col < 3; col++) {
+        m += (size_t)sprintf(resp + m, "%s{\"values\":[", col ? "," : "");
+        for (size_t i = 0; i < rows; i++)
+            m += (size_t)sprintf(resp + m, "%s%zu", i ? "," : "", i);
+        m += (size_t)sprintf(resp + m, "],\"statuses\":[");
+        /* column 1: every third row not found; column 2: all present */
+        for (size_t i = 0; i < rows; i++)
+            m += (size_t)sprintf(resp + m, "%s\"%s\"", i ? "," : "",
+                                 col == 1 && i % 3 == 0 ? "NOT_FOUND" : "PRESENT");
+        m += (size_t)sprintf(resp + m, "]}");
+    }
+    strcpy(resp + m, "]}");
+    cr_assert_gt(strlen(resp), 400 * 1024);
+    struct fo_feast_stats s = run_splits(FO_FEAST_BODY_GOF, req, resp, 1u << 20, HUGE_STRIDE);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT | FO_FEAST_K_STATUSES);
+    cr_assert_eq(s.entity_count, rows);
+    uint32_t not_found = (uint32_t)(rows + 2) / 3;
+    cr_assert_eq(s.status[0][FO_FEAST_NOT_FOUND], not_found);
+    cr_assert_eq(s.status[0][FO_FEAST_PRESENT], rows - not_found);
+    cr_assert_eq(s.status[1][FO_FEAST_PRESENT], rows);
+    cr_assert_eq(s.status[FO_FEAST_VIEWS_MAX][FO_FEAST_PRESENT], 0, "entity keys not counted");
+    /* The response past the budget (the request within): statuses unknown,
+     * none counted; the request's statistics stand. */
+    s = run_splits(FO_FEAST_BODY_GOF, req, resp, 256 * 1024, HUGE_STRIDE);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT);
+    cr_assert_eq(s.entity_count, rows);
+    for (int v = 0; v <= FO_FEAST_VIEWS_MAX; v++)
+        for (int st = 0; st < FO_FEAST_STATUSES; st++)
+            cr_assert_eq(s.status[v][st], 0);
+    free(req);
+    free(resp);
 }
 
 Test(feast_body, truncated_and_malformed_bodies_are_unknown)
 {
     static const char *const bad[] = {
         "{\"features\": [\"v:f\"], \"entities\": {\"id\": [1, 2]",  /* truncated */
+        "{\"features\": [\"v:f\"], \"entities\": {\"id\": [1, 2",   /* truncated in an array */
+        "{\"features\": [\"v:f",                                    /* truncated in a string */
+        "{\"features\": [\"v:f\\u00",                               /* truncated in \\u */
         "{\"features\" [\"v:f\"]}",                                  /* missing colon */
         "{\"features\": [\"v:f\"]]",                                /* unbalanced */
+        "{\"features\": [\"v:f\"],}",                               /* trailing comma */
         "{features: 1}",                                            /* bare word */
         "{\"a\": 1} {\"b\": 2}",                                    /* two values */
         "{\"features\": [\"v:f\\x\"]}",                            /* bad escape */
@@ -312,7 +385,7 @@ Test(feast_body, truncated_and_malformed_bodies_are_unknown)
         "\x16\x03\x01\x02\x00",                                     /* TLS */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, bad[i], gof_resp);
+        struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, bad[i], gof_resp);
         cr_assert_eq(s.known, 0, "case %zu", i);
         cr_assert_eq(s.feature_count, 0, "case %zu", i);
         for (int v = 0; v <= FO_FEAST_VIEWS_MAX; v++)
@@ -320,9 +393,54 @@ Test(feast_body, truncated_and_malformed_bodies_are_unknown)
                 cr_assert_eq(s.status[v][st], 0, "case %zu", i);
     }
     /* A well-formed request with a broken response: the request stands. */
-    struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, gof_req, "{\"results\": [{\"statuses\": [");
-    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT);
-    cr_assert_eq(s.status[0][FO_FEAST_PRESENT], 0);
+    static const char *const bad_resp[] = {
+        "{\"results\": [{\"statuses\": [",
+        "{\"results\": [{\"statuses\": [\"PRESENT\"]}]",
+        "{\"results\": [{\"statuses\": [\"PRESENT\" \"PRESENT\"]}]}",
+        "{\"results\": [{\"statuses\": [\"PRESENT\"]}]}}",
+    };
+    for (size_t i = 0; i < sizeof bad_resp / sizeof bad_resp[0]; i++) {
+        struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, gof_req, bad_resp[i]);
+        cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT, "response %zu", i);
+        cr_assert_eq(s.status[0][FO_FEAST_PRESENT], 0, "response %zu", i);
+    }
+}
+
+/* Nesting up to the limit is read (the statistics around it stand); one
+ * level more, in the request or the response, makes the body unknown. */
+Test(feast_body, nesting_to_the_limit_and_past_it)
+{
+    for (int extra = FO_FEAST_DEPTH_MAX - 5; extra <= FO_FEAST_DEPTH_MAX - 2; extra++) {
+        /* {"x": [[...]], ...}: the request's depth is 1 + extra */
+        char req[256], resp[512], deep[64];
+        memset(deep, '[', (size_t)extra);
+        memset(deep + extra, ']', (size_t)extra);
+        deep[2 * extra] = '\0';
+        snprintf(req, sizeof req, "{\"x\": %s, \"features\": [\"v:f\"], \"entities\":"
+                 " {\"id\": [%s, 2]}}", deep, deep);
+        /* the response's statuses sit at depth 4; the values array at 3 holds extra more */
+        snprintf(resp, sizeof resp, "{\"results\": [{\"values\": [%s], \"statuses\":"
+                 " [\"PRESENT\"]}, {\"values\": [%s], \"statuses\": [\"NOT_FOUND\"]}]}",
+                 deep, deep);
+        struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, req, resp);
+        /* request depth: {, entities {, [ and the deep ones: 3 + extra */
+        if (3 + extra <= FO_FEAST_DEPTH_MAX) {
+            cr_assert_eq(s.known & FO_FEAST_K_REQUEST, FO_FEAST_K_REQUEST, "extra %d", extra);
+            cr_assert_eq(s.entity_count, 2);
+        } else {
+            cr_assert_eq(s.known, 0, "extra %d", extra);
+            cr_assert_eq(s.entity_count, 0);
+            continue;
+        }
+        /* response depth: {, results [, {, values [ and the deep ones: 4 + extra */
+        if (4 + extra <= FO_FEAST_DEPTH_MAX) {
+            cr_assert_eq(s.known & FO_FEAST_K_STATUSES, FO_FEAST_K_STATUSES, "extra %d", extra);
+            cr_assert_eq(s.status[0][FO_FEAST_NOT_FOUND], 1);
+        } else {
+            cr_assert_eq(s.known & FO_FEAST_K_STATUSES, 0, "extra %d", extra);
+            cr_assert_eq(s.status[0][FO_FEAST_NOT_FOUND], 0);
+        }
+    }
 }
 
 Test(feast_body, depth_bombs_are_unknown)
@@ -331,8 +449,11 @@ Test(feast_body, depth_bombs_are_unknown)
     memset(req, '[', 10000);
     memset(req + 10000, ']', 10000);
     req[20000] = '\0';
-    struct fo_feast_stats s = run(FO_FEAST_BODY_GOF, req, NULL);
+    struct fo_feast_stats s = run_every_split(FO_FEAST_BODY_GOF, req, NULL);
     cr_assert_eq(s.known, 0);
+    /* and in the response */
+    s = run_every_split(FO_FEAST_BODY_GOF, gof_req, req);
+    cr_assert_eq(s.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT);
     free(req);
 }
 
