@@ -1,7 +1,7 @@
 """Feast's metric families measured from the wire: a known mix of requests
 to the feature server under gunicorn (2 workers, recycled), and every value
 the receiver decodes (summed over the workers' latest cumulative points)
-equal to what was sent."""
+equal to what feast_model computes from the requests sent."""
 import http.client
 import json
 import time
@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from conftest import PY, Host, free_port, library_env
+from feast_model import ENTITY_BOUNDS, LATENCY_BOUNDS, MATERIALIZE_BOUNDS, expected, status_of
 
 
 def post(port, path, body):
@@ -25,17 +26,6 @@ def post(port, path, body):
         except (ConnectionError, http.client.HTTPException, OSError):
             time.sleep(0.1)  # a worker recycling
     pytest.fail("gunicorn stopped answering")
-
-
-def total(receiver, name, **attrs):
-    """Sum over workers of the newest point of every series of `name` whose
-    attributes include attrs (None: the attribute is absent)."""
-    out = 0
-    for p in receiver.latest_points(name):
-        a = p["attributes"]
-        if all(a.get(k) == v for k, v in attrs.items()):
-            out += p["point"].count if p["kind"] == "histogram" else p["point"].as_int
-    return out
 
 
 def series(receiver, name):
@@ -60,75 +50,69 @@ def test_feast_families_over_otlp_equal_what_was_sent(receiver, hosts):
              "entities": {"driver_id": [1001, 1002, 9999]}}  # 9999 is not in the store
     service = {"feature_service": "driver_activity", "entities": {"driver_id": [1003, 1004]}}
     one = {"features": ["driver_profile:years_active"], "entities": {"driver_id": [1005]}}
+    many_rows = {"features": ["driver_profile:rating"],
+                 "entities": {"driver_id": list(range(1001, 1013))}}  # 12 rows: 5 found
+    requests = [
+        ("/get-online-features", views),
+        ("/get-online-features", service),
+        ("/get-online-features", one),
+        ("/get-online-features", many_rows),
+        ("/push", {"push_source_name": "driver_push", "df": {"driver_id": [1]}, "to": "online"}),
+        ("/push", {"push_source_name": "driver_push", "df": {}, "to": "online_and_offline"}),
+        ("/materialize", {"start_ts": "2026-01-01T00:00:00", "end_ts": "2026-01-02T00:00:00",
+                          "feature_views": ["driver_hourly_stats"]}),
+        ("/materialize", {"start_ts": "2026-01-01T00:00:00", "end_ts": "2026-01-02T00:00:00",
+                          "feature_views": ["driver_profile", "nope", "driver_profile"]}),
+        ("/get-online-features", {"features": ["nope:x"], "entities": {"driver_id": [1]}}),
+    ]
     sent = []
     for _ in range(4):
-        sent.append(("gof-views", post(port, "/get-online-features", views)))
-        sent.append(("gof-service", post(port, "/get-online-features", service)))
-        sent.append(("gof-one", post(port, "/get-online-features", one)))
-        sent.append(("push", post(port, "/push", {"push_source_name": "driver_push",
-                                                   "df": {"driver_id": [1]}, "to": "online"})))
-        sent.append(("push-both", post(port, "/push", {"push_source_name": "driver_push",
-                                                        "df": {}, "to": "online_and_offline"})))
-        sent.append(("materialize", post(port, "/materialize", {
-            "start_ts": "2026-01-01T00:00:00", "end_ts": "2026-01-02T00:00:00",
-            "feature_views": ["driver_hourly_stats"]})))
-        sent.append(("missing-view", post(port, "/get-online-features", {
-            "features": ["nope:x"], "entities": {"driver_id": [1]}})))
+        for path, body in requests:
+            sent.append((path, body, post(port, path, body)))
         time.sleep(0.05)
-    assert [s for _, s in sent].count(200) == 24 and [s for _, s in sent].count(404) == 4
+    assert [s for _, _, s in sent] == [status_of(p, b) for p, b, _ in sent]
+    assert {s for _, _, s in sent} == {200, 404}, "both outcomes are exercised"
     time.sleep(1.5)  # let a worker that reached --max-requests exit on its own
     h.stop(group=False)
     r = receiver
+    want = expected(sent)
 
-    # Requests by endpoint and outcome; latency by endpoint and feature counts.
-    assert total(r, "feast_feature_server_request", endpoint="/get-online-features",
-                 status="success") == 12
-    assert total(r, "feast_feature_server_request", endpoint="/get-online-features",
-                 status="error") == 4
-    assert total(r, "feast_feature_server_request", endpoint="/push", status="success") == 8
-    assert total(r, "feast_feature_server_request", endpoint="/materialize") == 4
-    assert total(r, "feast_feature_server_request", feature_service="driver_activity") == 4
-    assert total(r, "feast_feature_server_request_latency", endpoint="/get-online-features",
-                 feature_count="3", feature_view_count="2") == 4
-    assert total(r, "feast_feature_server_request_latency", endpoint="/get-online-features",
-                 feature_count="1", feature_view_count="1") == 8  # gof-one + missing-view
-    assert total(r, "feast_feature_server_request_latency",
-                 feature_service="driver_activity") == 4
-    lat = r.latest_points("feast_feature_server_request_latency")
-    assert lat and all(p["metric"].unit == "s" for p in lat)
-    assert list(lat[0]["point"].explicit_bounds) == [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                     1, 2.5, 5, 10]
+    # Every series of every family, with exactly its value (summed over the
+    # workers, live and recycled), and nothing else.
+    for name in ("feast_feature_server_request", "feast_feature_server_request_latency",
+                 "feast_online_features_request", "feast_online_features_status",
+                 "feast_push_request", "feast_materialization_result",
+                 "feast_materialization_duration"):
+        assert series(r, name) == want[name], name
 
-    # Online feature retrieval: requests, entity rows, values by view and status.
-    assert total(r, "feast_online_features_request") == 16
+    # Histograms: units, bounds, and bucket counts that add up.
+    for name, bounds in (("feast_feature_server_request_latency", LATENCY_BOUNDS),
+                         ("feast_online_features_entity_count", ENTITY_BOUNDS),
+                         ("feast_materialization_duration", MATERIALIZE_BOUNDS)):
+        points = r.latest_points(name)
+        assert points, name
+        for p in points:
+            assert list(p["point"].explicit_bounds) == bounds, name
+            assert sum(p["point"].bucket_counts) == p["point"].count, name
+            assert p["metric"].unit == ("" if name.endswith("entity_count") else "s"), name
+    # Entity rows per request: every bucket exactly, and the sum.
     ent = r.latest_points("feast_online_features_entity_count")
-    assert sum(p["point"].count for p in ent) == 16
-    assert sum(p["point"].sum for p in ent) == 4 * (3 + 2 + 1 + 1)
-    assert list(ent[0]["point"].explicit_bounds) == [1, 5, 10, 25, 50, 100, 250, 500, 1000]
-    assert series(r, "feast_online_features_status") == Counter({
-        (("feature_view", "driver_hourly_stats"), ("status", "present")): 4 * 4,
-        (("feature_view", "driver_hourly_stats"), ("status", "not_found")): 4 * 2,
-        (("feature_view", "driver_profile"), ("status", "present")): 4 * (2 + 1),
-        (("feature_view", "driver_profile"), ("status", "not_found")): 4 * 1,
-        (("feature_service", "driver_activity"), ("status", "present")): 4 * 6,
-    })
-
-    # Push and materialization.
-    assert series(r, "feast_push_request") == Counter({
-        (("mode", "online"), ("push_source", "driver_push")): 4,
-        (("mode", "online_and_offline"), ("push_source", "driver_push")): 4,
-    })
-    assert series(r, "feast_materialization_result") == Counter({
-        (("feature_view", "driver_hourly_stats"), ("status", "success")): 4})
+    assert all(p["attributes"] == {} for p in ent)
+    assert [sum(c) for c in zip(*(p["point"].bucket_counts for p in ent))] == \
+        want["entity_buckets"]
+    assert sum(p["point"].sum for p in ent) == want["entity_sum"]
+    assert sum(p["point"].count for p in ent) == sum(want["entity_buckets"])
+    # Materialization takes well under a second here: all in the first bucket.
     md = r.latest_points("feast_materialization_duration")
-    assert sum(p["point"].count for p in md) == 4 and md[0]["metric"].unit == "s"
+    assert sum(p["point"].bucket_counts[0] for p in md) == \
+        sum(want["feast_materialization_duration"].values())
 
     # Spans carry the same statistics.
     spans = [s for s in r.spans() if s["name"] == "POST /get-online-features"
              and s["attributes"].get("http.response.status_code") == 200]
-    assert len(spans) == 12
+    assert len(spans) == sum(1 for p, _, st in sent if p == "/get-online-features" and st == 200)
     by_service = [s for s in spans if "feast.feature_service" in s["attributes"]]
-    assert len(by_service) == 4
+    assert len(by_service) == sum(1 for _, b, _ in sent if b is service)
     a = by_service[0]["attributes"]
     assert a["feast.feature_service"] == "driver_activity" and a["feast.entity_count"] == 2
     assert a["feast.status.present"] == 6 and a["feast.status.not_found"] == 0
