@@ -12,6 +12,7 @@ import urllib.parse
 import urllib.request
 
 from conftest import PY, REPO, Host, free_port, library_env, wait_port
+from feast_model import ENTITY_BOUNDS, expected, status_of
 from test_feast_metrics import post
 
 
@@ -62,11 +63,47 @@ def get(port, path):
 
 
 def readme_families():
-    """The Prometheus series names the README's Feast table lists."""
+    """The README's Feast table: series name -> (type, label names). In the
+    labels column a parenthesis lists label values, except "(or `x`)",
+    which names another label; a gauge's "per `pid`" is a label too."""
     with open(os.path.join(REPO, "README.md")) as f:
         text = f.read()
     section = text.split("### Feast's metrics", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `(feast_[a-z_]+)`", section, re.M))
+    out = {}
+    for name, typ, labels in re.findall(r"^\| `(feast_[a-z_]+)` \| ([^|]*) \| ([^|]*) \|",
+                                        section, re.M):
+        labels = re.sub(r"\(or (`[a-z_]+`)\)", r", \1", labels)
+        labels = re.sub(r"\([^)]*\)", "", labels)
+        names = set(re.findall(r"`([a-z_]+)`", labels)) | set(re.findall(r"per `([a-z_]+)`", typ))
+        out[name] = (typ.split(",")[0].strip(), names)
+    assert len(out) >= 10, out
+    return out
+
+
+def page_families(page):
+    """The same from a scraped page: each # TYPE'd family and the label
+    names its samples carry (le aside)."""
+    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", page, re.M))
+    out = {name: (typ, set()) for name, typ in types.items()}
+    for sample, labels in re.findall(r"^([a-z_]+)(?:\{(.*)\})? \S+$", page, re.M):
+        family = sample
+        if family not in types:
+            family = re.sub(r"_(bucket|sum|count)$", "", sample)
+        assert family in types, sample
+        out[family][1].update(k for k in re.findall(r'([a-z_]+)="', labels) if k != "le")
+    return out
+
+
+# Feast's Prometheus series for each OTLP metric the model counts.
+PROM_NAMES = {
+    "feast_feature_server_request": "feast_feature_server_request_total",
+    "feast_feature_server_request_latency": "feast_feature_server_request_latency_seconds_count",
+    "feast_online_features_request": "feast_online_features_request_total",
+    "feast_online_features_status": "feast_online_features_status_total",
+    "feast_push_request": "feast_push_request_total",
+    "feast_materialization_result": "feast_materialization_result_total",
+    "feast_materialization_duration": "feast_materialization_duration_seconds_count",
+}
 
 
 def test_one_endpoint_for_all_workers_scraped_by_prometheus(receiver, hosts):
@@ -83,14 +120,20 @@ def test_one_endpoint_for_all_workers_scraped_by_prometheus(receiver, hosts):
         views = {"features": ["driver_hourly_stats:conv_rate", "driver_profile:rating"],
                  "entities": {"driver_id": [1001, 9999]}}
         service = {"feature_service": "driver_activity", "entities": {"driver_id": [1002]}}
-        statuses = []
+        window = {"start_ts": "2026-01-01T00:00:00", "end_ts": "2026-01-02T00:00:00"}
+        requests = [
+            ("/get-online-features", views),
+            ("/get-online-features", service),
+            ("/push", {"push_source_name": "driver_push", "df": {}}),
+            ("/get-online-features", {"features": ["nope:x"], "entities": {"driver_id": [1]}}),
+            ("/materialize", dict(window, feature_views=["driver_hourly_stats"])),
+            ("/materialize", dict(window, feature_views=["driver_profile", "nope"])),
+        ]
+        sent = []
         for _ in range(6):
-            statuses.append(post(port, "/get-online-features", views))
-            statuses.append(post(port, "/get-online-features", service))
-            statuses.append(post(port, "/push", {"push_source_name": "driver_push", "df": {}}))
-            statuses.append(post(port, "/get-online-features", {"features": ["nope:x"],
-                                                                 "entities": {"driver_id": [1]}}))
-        assert statuses.count(200) == 18 and statuses.count(404) == 6
+            for path, body in requests:
+                sent.append((path, body, post(port, path, body)))
+        assert [s for _, _, s in sent] == [status_of(p, b) for p, b, _ in sent]
         # The endpoint is served by whichever worker holds the port; let
         # recycled workers exit and a few scrapes happen.
         time.sleep(2.5)
@@ -99,32 +142,14 @@ def test_one_endpoint_for_all_workers_scraped_by_prometheus(receiver, hosts):
         check = subprocess.run(["promtool", "check", "metrics"], input=page, text=True,
                                capture_output=True)
         assert check.returncode == 0, check.stdout + check.stderr
+        for family in ("feast_materialization_result_total",
+                       "feast_materialization_duration_seconds"):
+            assert f"# TYPE {family} " in page, "promtool saw no " + family
 
-        want = {
-            "feast_feature_server_request_total": {
-                (("endpoint", "/get-online-features"), ("status", "success")): 6,
-                (("endpoint", "/get-online-features"), ("feature_service", "driver_activity"),
-                 ("status", "success")): 6,
-                (("endpoint", "/get-online-features"), ("status", "error")): 6,
-                (("endpoint", "/push"), ("status", "success")): 6},
-            "feast_online_features_request_total": {(): 18},
-            "feast_online_features_status_total": {
-                (("feature_view", "driver_hourly_stats"), ("status", "present")): 6,
-                (("feature_view", "driver_hourly_stats"), ("status", "not_found")): 6,
-                (("feature_view", "driver_profile"), ("status", "present")): 6,
-                (("feature_view", "driver_profile"), ("status", "not_found")): 6,
-                (("feature_service", "driver_activity"), ("status", "present")): 18},
-            "feast_push_request_total": {(("mode", "online"), ("push_source", "driver_push")): 6},
-            "feast_online_features_entity_count_count": {(): 18},
-            "feast_online_features_entity_count_sum": {(): 6 * (2 + 1 + 1)},
-            "feast_feature_server_request_latency_seconds_count": {
-                (("endpoint", "/get-online-features"), ("feature_count", "2"),
-                 ("feature_view_count", "2")): 6,
-                (("endpoint", "/get-online-features"), ("feature_service", "driver_activity")): 6,
-                (("endpoint", "/get-online-features"), ("feature_count", "1"),
-                 ("feature_view_count", "1")): 6,
-                (("endpoint", "/push"),): 6},
-        }
+        model = expected(sent)
+        want = {prom: dict(model[otlp]) for otlp, prom in PROM_NAMES.items()}
+        want["feast_online_features_entity_count_count"] = {(): sum(model["entity_buckets"])}
+        want["feast_online_features_entity_count_sum"] = {(): model["entity_sum"]}
         # Requests to /health below make a live worker serve; they are left
         # out of the comparison.
         deadline = time.time() + 20
@@ -134,6 +159,12 @@ def test_one_endpoint_for_all_workers_scraped_by_prometheus(receiver, hosts):
                 break
             time.sleep(0.5)
         assert got == want
+        # Entity rows per request, bucket by bucket (cumulative on the page).
+        page = scrape(mport)
+        cumulative = [sum(model["entity_buckets"][:i + 1]) for i in range(len(ENTITY_BOUNDS) + 1)]
+        les = [str(b) for b in ENTITY_BOUNDS] + ["+Inf"]
+        for le, n in zip(les, cumulative):
+            assert f'feast_online_features_entity_count_bucket{{le="{le}"}} {n}\n' in page, le
         # Gauges: one per live worker that served requests, never the master.
         # The workers alive now may all be fresh ones that served nothing yet
         # (each exits after about 6 requests): then one more request is sent.
@@ -151,11 +182,9 @@ def test_one_endpoint_for_all_workers_scraped_by_prometheus(receiver, hosts):
         # Workers were recycled: the counts above include exited workers.
         assert len(set(re.findall(r"Worker exiting \(pid: (\d+)\)", h.stderr()))) >= 2, \
             "no worker was recycled"
-        # The README lists exactly the families a scrape shows.
-        shown = set(re.findall(r"^# TYPE (feast_[a-z_]+) ", page, re.M))
-        shown.add("feast_materialization_result_total")  # no materialization in this mix
-        shown.add("feast_materialization_duration_seconds")
-        assert shown == readme_families(), (shown, readme_families())
+        # The README lists exactly the families a scrape shows, with their
+        # types and label names.
+        assert page_families(page) == readme_families()
     finally:
         prom.stop()
         h.stop(group=False)
