@@ -28,8 +28,9 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS_COMMON = -std=gnu11 -D_GNU_SOURCE $(OPT) -fPIC -fvisibility=hidden -pthread \
                 $(WARN) -I$(BUILD)/gen -I. $(PKG_CFLAGS) -MMD -MP
-# Our own copies of protobuf-c, nghttp2 and zlib are linked in statically and
-# hidden, so they neither leak into the host nor get replaced by the host's.
+# Our own copies of protobuf-c and zlib are linked in statically and hidden,
+# so they neither leak into the host nor get replaced by the host's. nghttp2
+# (headers only here) is loaded privately at run time: see exporter/h2dl.h.
 STATIC_LIBS = -Wl,-Bstatic -lprotobuf-c -lz -Wl,-Bdynamic
 LDLIBS_SO = $(STATIC_LIBS) -ldl -lpthread -lm
 
