@@ -257,14 +257,29 @@ void fo_feast_metrics_observe(struct fo_feast_metrics *m, const struct fo_span *
             count(m, FO_FF_PUSH_TOTAL, name, push_modes[st->push_mode % 3], NULL, 1);
         }
         break;
-    case FO_FEAST_BODY_MATERIALIZE:
-        for (int v = 0; known && v < st->n_views; v++) {
-            name_str(&st->views[v], name);
-            count(m, FO_FF_MATERIALIZATION_TOTAL, name, ok ? "success" : "failure", NULL, 1);
+    case FO_FEAST_BODY_MATERIALIZE: {
+        if (!known)
+            break;
+        /* Views past the kept names count under "_other", as returned
+         * values do; when even their number is unknown, they are left out. */
+        uint32_t rest = (st->known & FO_FEAST_K_VIEW_COUNT) && st->view_count > st->n_views
+                            ? st->view_count - st->n_views
+                            : 0;
+        for (int v = 0; v <= st->n_views; v++) {
+            uint32_t n = v < st->n_views ? 1 : rest;
+            if (n == 0)
+                continue;
+            if (v < st->n_views)
+                name_str(&st->views[v], name);
+            else
+                snprintf(name, sizeof name, "_other");
+            count(m, FO_FF_MATERIALIZATION_TOTAL, name, ok ? "success" : "failure", NULL, n);
             const char *dv[FO_FF_MAX_LABELS] = {name, NULL, NULL, NULL};
-            observe(m, FO_FF_MATERIALIZATION_DURATION, dv, seconds);
+            for (uint32_t k = 0; k < n; k++)
+                observe(m, FO_FF_MATERIALIZATION_DURATION, dv, seconds);
         }
         break;
+    }
     default:
         break;
     }

@@ -379,3 +379,53 @@ Test(metrics, an_unknown_view_count_leaves_the_label_out)
     cr_assert_eq(seen, 2);
     fo_feast_metrics_del(fm);
 }
+
+/* A /materialize naming more views than the scanner keeps names of: the
+ * rest count under "_other" (results and durations alike), and when their
+ * number is unknown too they are left out rather than guessed. */
+Test(metrics, materializations_past_the_kept_views_count_as_other)
+{
+    struct fo_feast_metrics *fm = fo_feast_metrics_new();
+    struct fo_span s;
+    for (int known = 1; known >= 0; known--) {
+        span(&s, "POST", 200, 1000000);
+        s.route = "/materialize";
+        s.rec.http.flags |= FO_HTTP_F_FEAST;
+        s.rec.feast.kind = FO_FEAST_BODY_MATERIALIZE;
+        s.rec.feast.known = FO_FEAST_K_REQUEST | (known ? FO_FEAST_K_VIEW_COUNT : 0);
+        s.rec.feast.n_views = FO_FEAST_VIEWS_MAX;
+        for (int v = 0; v < FO_FEAST_VIEWS_MAX; v++) {
+            s.rec.feast.views[v].len = 2;
+            s.rec.feast.views[v].s[0] = 'v';
+            s.rec.feast.views[v].s[1] = (char)('0' + v);
+        }
+        s.rec.feast.view_count = known ? FO_FEAST_VIEWS_MAX + 3 : 0;
+        fo_feast_metrics_observe(fm, &s);
+    }
+    uint64_t per_view[FO_FEAST_VIEWS_MAX] = {0}, other = 0, other_duration = 0;
+    for (size_t i = 0; i < fm->n_series; i++) {
+        const struct fo_feast_series *fs = &fm->series[i];
+        if (fs->family != FO_FF_MATERIALIZATION_TOTAL &&
+            fs->family != FO_FF_MATERIALIZATION_DURATION)
+            continue;
+        const char *view = fs->values[0];
+        if (strcmp(view, "_other") == 0) {
+            if (fs->family == FO_FF_MATERIALIZATION_TOTAL) {
+                cr_assert_str_eq(fs->values[1], "success");
+                other += fs->count;
+            } else {
+                other_duration += fs->count;
+            }
+            continue;
+        }
+        cr_assert(view[0] == 'v' && view[1] >= '0' && view[1] < '0' + FO_FEAST_VIEWS_MAX,
+                  "%s", view);
+        if (fs->family == FO_FF_MATERIALIZATION_TOTAL)
+            per_view[view[1] - '0'] += fs->count;
+    }
+    for (int v = 0; v < FO_FEAST_VIEWS_MAX; v++)
+        cr_assert_eq(per_view[v], 2, "view %d", v);
+    cr_assert_eq(other, 3);
+    cr_assert_eq(other_duration, 3);
+    fo_feast_metrics_del(fm);
+}
