@@ -145,6 +145,10 @@ def test_every_signal_decoded_by_the_official_protos(hosts, grpc, gzip):
         assert headers and all(hd.get("x-api-key") == "s3cret!" for hd in headers)
         flags = rec.grpc_compressed if grpc else rec.compressed
         assert flags and all(c == gzip for c in flags), flags
+        # One connection per signal, kept for every export that follows.
+        with rec.lock:
+            exports = len(rec.requests)
+        assert exports >= 4 and rec.connections <= 2, (exports, rec.connections)
         assert h.stop() == 0
         assert "feast-otel:" not in h.stderr(), h.stderr()
     finally:
