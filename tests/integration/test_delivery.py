@@ -156,6 +156,28 @@ def test_every_signal_decoded_by_the_official_protos(hosts, grpc, gzip):
     assert not rec.errors, rec.errors
 
 
+def test_grpc_answers_the_collectors_pings_on_one_connection(hosts):
+    """A collector that PINGs its clients (gRPC keepalive, here every 100 ms;
+    grpcio also PINGs to size its windows) closes a connection that does not
+    answer within its keepalive timeout. The library answers every PING, so
+    one connection per signal carries every export."""
+    rec = Receiver(grpc=True, ping_ms=100).start()
+    try:
+        h = start_server(hosts, rec, OTEL_METRIC_EXPORT_INTERVAL=300,
+                         **transport_env(True))
+        load = Load(h.port)
+        load.run_for(2.0)
+        n = load.sent
+        assert rec.wait_for(lambda: health_spans(rec) == n), (health_spans(rec), n)
+        assert rec.wait_for(lambda: rec.ping_acks >= 5), rec.ping_acks
+        assert rec.connections <= 2, rec.connections
+        assert h.stop() == 0
+        assert "feast-otel:" not in h.stderr(), h.stderr()
+    finally:
+        rec.stop()
+    assert not rec.errors, rec.errors
+
+
 FAULTS = [
     ("refuse", {}),
     ("blackhole", {}),

@@ -92,11 +92,12 @@ class GrpcSniffer:
 
     PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-    def __init__(self, on_flag):
+    def __init__(self, on_flag, on_ping_ack=None):
         self.buf = b""
         self.preface = False
         self.seen = set()
         self.on_flag = on_flag
+        self.on_ping_ack = on_ping_ack
 
     def feed(self, data):
         self.buf += data
@@ -113,6 +114,8 @@ class GrpcSniffer:
                 return
             payload = self.buf[9:9 + length]
             self.buf = self.buf[9 + length:]
+            if ftype == 6 and flags & 0x1 and self.on_ping_ack is not None:
+                self.on_ping_ack()  # the client answered a PING of the server
             if ftype == 0 and stream not in self.seen:
                 if flags & 0x8:  # PADDED
                     payload = payload[1:]
@@ -138,8 +141,10 @@ class Receiver:
     that records what it decodes, behind a TCP front that can misbehave like
     a broken collector (set_fault). Only accepted exports are recorded."""
 
-    def __init__(self, port=0, grpc=False, status=200, delay=0.0):
+    def __init__(self, port=0, grpc=False, status=200, delay=0.0, ping_ms=None):
         self.grpc = grpc
+        self.ping_ms = ping_ms  # gRPC: the server PINGs every connection this often
+        self.ping_acks = 0
         self.status = status
         self.delay = delay
         self.fault = Fault()
@@ -304,8 +309,14 @@ class Receiver:
                 "Export": grpc.unary_unary_rpc_method_handler(
                     export(path), request_deserializer=req_cls.FromString,
                     response_serializer=serializer)}))
+        options = []
+        if self.ping_ms:
+            options = [("grpc.keepalive_time_ms", self.ping_ms),
+                       ("grpc.keepalive_timeout_ms", 2000),
+                       ("grpc.keepalive_permit_without_calls", 1),
+                       ("grpc.http2.max_pings_without_data", 0)]
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
-                                 handlers=handlers)
+                                 handlers=handlers, options=options)
         port = self._grpc.add_insecure_port(f"127.0.0.1:{port}")
         self._grpc.start()
         return port
@@ -363,7 +374,11 @@ class Receiver:
                 def flag(v):
                     with self.lock:
                         self.grpc_compressed.append(v)
-                sniff = GrpcSniffer(flag)
+
+                def ping_ack():
+                    with self.lock:
+                        self.ping_acks += 1
+                sniff = GrpcSniffer(flag, ping_ack)
             threading.Thread(target=self._pump, args=(c, b, sniff), daemon=True).start()
             self._pump(b, c)
         except OSError:
