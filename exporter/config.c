@@ -277,8 +277,9 @@ static const char *signal_get(getenv_fn env, const char *signal, const char *wha
 }
 
 /* The well-known ports say which protocol the collector speaks there: say
- * once what to change when the configured protocol is the other one. */
-static void warn_port(const struct fo_otlp_target *t)
+ * once what to change when the configured protocol is the other one.
+ * var is the protocol variable in effect (a signal's own, or the general). */
+static void warn_port(const struct fo_otlp_target *t, const char *var)
 {
     const char *hp = strstr(t->url, "://");
     hp = hp != NULL ? hp + 3 : t->url;
@@ -292,12 +293,10 @@ static void warn_port(const struct fo_otlp_target *t)
     size_t pl = (size_t)(hp + n - colon - 1);
     if (t->protocol == FO_PROTO_HTTP_PROTOBUF && pl == 4 && memcmp(colon + 1, "4317", 4) == 0)
         fo_log(FO_LOG_ERROR, "port4317", "the OTLP endpoint %s is the OTLP/gRPC port 4317 "
-               "but the protocol is http/protobuf: set OTEL_EXPORTER_OTLP_PROTOCOL=grpc, or "
-               "use port 4318", t->url);
+               "but the protocol is http/protobuf: set %s=grpc, or use port 4318", t->url, var);
     else if (t->protocol == FO_PROTO_GRPC && pl == 4 && memcmp(colon + 1, "4318", 4) == 0)
         fo_log(FO_LOG_ERROR, "port4318", "the OTLP endpoint %s is the OTLP/HTTP port 4318 "
-               "but the protocol is grpc: set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, or "
-               "use port 4317", t->url);
+               "but the protocol is grpc: set %s=http/protobuf, or use port 4317", t->url, var);
 }
 
 /* FEAST_OTEL_ROUTES: route templates ("/v1/items/{id}") beyond Feast's own,
@@ -356,6 +355,7 @@ static void load_target(struct fo_otlp_target *t, getenv_fn env, const char *sig
     }
 
     v = signal_get(env, signal, "_PROTOCOL", &used);
+    const char *protocol_var = used;
     if (v != NULL) {
         if (strcmp(v, "grpc") == 0) {
             t->protocol = FO_PROTO_GRPC;
@@ -389,7 +389,7 @@ static void load_target(struct fo_otlp_target *t, getenv_fn env, const char *sig
             signal_url(t->url, sizeof t->url, base, path);
         (*bad)++;
     }
-    warn_port(t);
+    warn_port(t, protocol_var);
 
     v = signal_get(env, signal, "_COMPRESSION", &used);
     if (v != NULL) {

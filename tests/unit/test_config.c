@@ -274,6 +274,20 @@ Test(config, http_protobuf_to_the_grpc_port_says_what_to_change)
     cr_assert_not_null(strstr(captured, "4318"));
 }
 
+/* The advice names the variable that chose the protocol: with a signal's
+ * own, changing the general one would change nothing. */
+Test(config, the_port_advice_names_the_signals_own_protocol_variable)
+{
+    const char *env[] = {"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+                         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf",
+                         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://collector:4317/v1/traces",
+                         "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=http://collector:4317", NULL};
+    cr_assert_eq(load_captured(env), 0);
+    cr_assert_eq(count_lines(captured), 1, "%s", captured);
+    cr_assert_not_null(strstr(captured, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc"), "%s",
+                       captured);
+}
+
 Test(config, grpc_to_the_http_port_says_what_to_change)
 {
     const char *env[] = {"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
