@@ -18,6 +18,16 @@ static void span(struct fo_span *s, const char *method, uint16_t status, uint64_
     s->end_unix_ns = s->start_unix_ns + ns;
 }
 
+/* A 1 ms POST to a Feast route whose scanned body said `known`. */
+static void feast_span(struct fo_span *s, const char *route, uint8_t kind, uint8_t known)
+{
+    span(s, "POST", 200, 1000000);
+    s->route = route;
+    s->rec.http.flags |= FO_HTTP_F_FEAST;
+    s->rec.feast.kind = kind;
+    s->rec.feast.known = known;
+}
+
 static size_t count_series(const struct fo_metrics *m)
 {
     size_t pos = 0, n = 0;
@@ -353,11 +363,8 @@ Test(metrics, an_unknown_view_count_leaves_the_label_out)
     struct fo_span s;
     for (int round = 0; round < 2; round++) {
         for (int known = 1; known >= 0; known--) {
-            span(&s, "POST", 200, 1000000);
-            s.route = "/get-online-features";
-            s.rec.http.flags |= FO_HTTP_F_FEAST;
-            s.rec.feast.kind = FO_FEAST_BODY_GOF;
-            s.rec.feast.known = FO_FEAST_K_REQUEST | (known ? FO_FEAST_K_VIEW_COUNT : 0);
+            feast_span(&s, "/get-online-features", FO_FEAST_BODY_GOF,
+                       FO_FEAST_K_REQUEST | (known ? FO_FEAST_K_VIEW_COUNT : 0));
             s.rec.feast.feature_count = 300;
             s.rec.feast.view_count = known ? 128 : 0;
             s.rec.feast.entity_count = 1;
@@ -388,11 +395,8 @@ Test(metrics, materializations_past_the_kept_views_count_as_other)
     struct fo_feast_metrics *fm = fo_feast_metrics_new();
     struct fo_span s;
     for (int known = 1; known >= 0; known--) {
-        span(&s, "POST", 200, 1000000);
-        s.route = "/materialize";
-        s.rec.http.flags |= FO_HTTP_F_FEAST;
-        s.rec.feast.kind = FO_FEAST_BODY_MATERIALIZE;
-        s.rec.feast.known = FO_FEAST_K_REQUEST | (known ? FO_FEAST_K_VIEW_COUNT : 0);
+        feast_span(&s, "/materialize", FO_FEAST_BODY_MATERIALIZE,
+                   FO_FEAST_K_REQUEST | (known ? FO_FEAST_K_VIEW_COUNT : 0));
         s.rec.feast.n_views = FO_FEAST_VIEWS_MAX;
         for (int v = 0; v < FO_FEAST_VIEWS_MAX; v++) {
             s.rec.feast.views[v].len = 2;
