@@ -10,7 +10,9 @@
 #include "log.h"
 #include "net.h"
 
-#define MIN_ATTEMPT_NS 100000000u /* 100 ms */
+/* The time an attempt needs to be answered; retry.c takes the same as the
+ * shortest delay before any retry, so the two cannot drift apart. */
+#define MIN_ATTEMPT_NS FO_RETRY_MIN_DELAY_NS
 
 int fo_delivery_init(struct fo_delivery *d, const struct fo_otlp_target *t,
                      enum fo_signal signal, uint64_t seed)
