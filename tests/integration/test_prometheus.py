@@ -178,6 +178,14 @@ def test_one_endpoint_for_all_workers_scraped_by_prometheus(receiver, hosts):
         assert gauge_pids and str(h.pid) not in gauge_pids, (gauge_pids, h.pid)
         for pid in gauge_pids:
             assert os.path.exists(f"/proc/{pid}"), "a gauge of an exited process"
+        # Prometheus holds the gauge once one of its 1 s scrapes has found a
+        # worker that served: a scrape taken before the request above, or
+        # after that worker was recycled, has none, so give it a few.
+        deadline = time.time() + 10
+        while not query(prom.port, "feast_feature_server_memory_usage") and \
+                time.time() < deadline:
+            get(port, "/health")
+            time.sleep(0.5)
         assert query(prom.port, "feast_feature_server_memory_usage")
         # Workers were recycled: the counts above include exited workers.
         assert len(set(re.findall(r"Worker exiting \(pid: (\d+)\)", h.stderr()))) >= 2, \
