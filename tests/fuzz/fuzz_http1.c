@@ -4,6 +4,12 @@
  * write, opaque write or end of stream; the rest: a length) followed by up
  * to that many bytes, so one input exercises both directions, any split and
  * the close paths. Invariants are checked on every emitted exchange.
+ *
+ * Each script also runs a second time with every read and write cut into
+ * pieces of at most 8 bytes, which the sniffer takes line by line (a whole
+ * head is scanned at once only in calls of 16 bytes or more). When no line
+ * is long enough to be carried over as a prefix, both runs must emit the
+ * same exchanges and stop at the same step.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,10 +18,12 @@
 
 #include "preload/http1.h"
 
+#define KEPT_MAX 64
+
 struct state {
     uint64_t now;
-    uint64_t last_end;
     int emitted;
+    struct fo_http_info kept[KEPT_MAX]; /* the first exchanges, normalised */
 };
 
 static void on_emit(void *ctx, const struct fo_http_info *info)
@@ -26,13 +34,48 @@ static void on_emit(void *ctx, const struct fo_http_info *info)
         info->version_minor > 1 || info->end_ns < info->start_ns || info->end_ns > st->now ||
         (info->status != 0 && (info->status < 100 || info->status > 999)))
         abort();
+    if (st->emitted < KEPT_MAX) {
+        /* Only the bytes the fields' lengths cover are meaningful. */
+        struct fo_http_info *k = &st->kept[st->emitted];
+        memset(k, 0, sizeof *k);
+        memcpy(k, info, offsetof(struct fo_http_info, method));
+        memcpy(k->method, info->method, info->method_len);
+        memcpy(k->target, info->target, info->target_len);
+        memcpy(k->user_agent, info->user_agent, info->ua_len);
+        if (info->flags & FO_HTTP_F_TRACEPARENT)
+            memcpy(k->traceparent, info->traceparent, FO_TRACEPARENT_LEN);
+    }
     st->emitted++;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Feeds len bytes in pieces of at most piece bytes (0: whole). */
+static int feed(struct fo_http1 *h, int is_read, const char *p, size_t len, size_t piece,
+                struct state *st)
+{
+    int rc = FO_HTTP1_OK;
+    size_t step = piece ? piece : len;
+    for (size_t off = 0; off < len || (len == 0 && off == 0); off += step) {
+        size_t n = len - off < step ? len - off : step;
+        /* A private copy, so reading past n is caught by ASan. */
+        char *copy = malloc(n ? n : 1);
+        memcpy(copy, p + off, n);
+        int r = is_read ? fo_http1_on_read(h, copy, n, st->now, on_emit, st)
+                        : fo_http1_on_write(h, copy, n, st->now, on_emit, st);
+        free(copy);
+        if (r != FO_HTTP1_OK)
+            rc = r;
+        if (len == 0)
+            break;
+    }
+    return rc;
+}
+
+/* Runs the script; returns the step at which the sniffer first stopped
+ * (or -1), and the exchanges in *st. */
+static long run(const uint8_t *data, size_t size, size_t piece, struct state *st)
 {
     struct fo_http1 h;
-    struct state st = {0, 0, 0};
+    long stopped_at = -1, step = 0;
     fo_http1_init(&h);
     size_t i = 0;
     int closed = 0;
@@ -41,35 +84,64 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len = (size_t)(ctl >> 2) * 4 + 1;
         if (len > size - i)
             len = size - i;
-        st.now++;
-        /* A private copy, so reading past len is caught by ASan. */
-        char *copy = malloc(len ? len : 1);
-        memcpy(copy, data + i, len);
+        st->now++;
+        int rc = FO_HTTP1_OK;
         switch (ctl & 3) {
         case 0:
-            fo_http1_on_read(&h, copy, len, st.now, on_emit, &st);
+            rc = feed(&h, 1, (const char *)data + i, len, piece, st);
             break;
         case 1:
-            fo_http1_on_write(&h, copy, len, st.now, on_emit, &st);
+            rc = feed(&h, 0, (const char *)data + i, len, piece, st);
             break;
         case 2:
-            fo_http1_on_write_opaque(&h, len * 97, st.now, on_emit, &st);
+            rc = fo_http1_on_write_opaque(&h, len * 97, st->now, on_emit, st);
             break;
         default:
             if (len & 1)
-                fo_http1_on_peer_eof(&h, st.now, on_emit, &st);
+                fo_http1_on_peer_eof(&h, st->now, on_emit, st);
             else {
-                fo_http1_on_close(&h, (int)(len & 2), st.now, on_emit, &st);
+                fo_http1_on_close(&h, (int)(len & 2), st->now, on_emit, st);
                 closed = 1;
             }
             break;
         }
-        free(copy);
+        if (rc != FO_HTTP1_OK && stopped_at < 0)
+            stopped_at = step;
+        step++;
         i += len;
     }
     if (!closed) {
-        st.now++;
-        fo_http1_on_close(&h, 0, st.now, on_emit, &st);
+        st->now++;
+        fo_http1_on_close(&h, 0, st->now, on_emit, st);
     }
+    return stopped_at;
+}
+
+/* True when some line (bytes between LFs) could not be carried over whole. */
+static int has_long_line(const uint8_t *data, size_t size)
+{
+    size_t run_len = 0;
+    for (size_t i = 0; i < size; i++) {
+        run_len = data[i] == '\n' ? 0 : run_len + 1;
+        if (run_len >= FO_HTTP1_LINE_MAX - 8)
+            return 1;
+    }
+    return 0;
+}
+
+static struct state whole, pieces;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    memset(&whole, 0, sizeof whole);
+    memset(&pieces, 0, sizeof pieces);
+    long a = run(data, size, 0, &whole);
+    long b = run(data, size, 8, &pieces);
+    if (has_long_line(data, size))
+        return 0;
+    int kept = whole.emitted < KEPT_MAX ? whole.emitted : KEPT_MAX;
+    if (a != b || whole.emitted != pieces.emitted ||
+        memcmp(whole.kept, pieces.kept, (size_t)kept * sizeof whole.kept[0]) != 0)
+        abort();
     return 0;
 }
