@@ -132,7 +132,7 @@ static void slot_free(struct fo_conn *c)
 }
 
 /* Hands one finished exchange to the exporter through the ring. */
-static void emit(void *ctx, const struct fo_http_info *info)
+static inline __attribute__((always_inline)) void emit(void *ctx, const struct fo_http_info *info)
 {
     const struct fo_conn *c = ctx;
     struct fo_record *rec = fo_ring_claim(&fo_records);
