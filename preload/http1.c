@@ -6,6 +6,11 @@
 
 #include "feast.h"
 
+/* What runs for every exchange is inlined into the two entry points, and
+ * they into the connection layer (with link-time optimisation): the calls
+ * between these small steps cost as much as the steps. */
+#define HOT static inline __attribute__((always_inline))
+
 /* What the next bytes of a direction are. */
 enum {
     S_LINE,       /* request line or status line (empty lines skipped) */
@@ -117,6 +122,97 @@ static inline __attribute__((always_inline)) int take_line(struct fo_http1_line 
     return take_line_slow(l, pp, end, out);
 }
 
+/*
+ * A head that arrived whole (the common case: one read, one write) is walked
+ * with a mask of newline bits, 16 bytes at a time, instead of a memchr per
+ * line, and a line is looked at only when its first byte says it may be a
+ * header the sniffer reads: hosts, accepts, cookies and the like cost a few
+ * instructions each. Lines are taken as they are found, by the functions
+ * the line-by-line path uses, so a head that does not end within the call
+ * simply goes on line by line from its first incomplete line, with the same
+ * result. Only calls of at least 16 bytes are walked: the last 16 bytes are
+ * loaded ending at end, so no byte outside the call's bytes is ever read.
+ */
+
+/* What the first byte of a line says to the walker. */
+enum { W_SKIP, W_KEEP, W_CR, W_LF };
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+static inline uint32_t nl_bits(const char *q)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+}
+#else
+static inline uint32_t nl_bits(const char *q)
+{
+    uint32_t m = 0;
+    for (int i = 0; i < 16; i++)
+        m |= (uint32_t)(q[i] == '\n') << i;
+    return m;
+}
+#endif
+
+/* The newlines of [blk, end), block by block. */
+struct nl_walk {
+    const char *blk;  /* the block whose bits m holds */
+    const char *last; /* end - 16: the last block is loaded from here */
+    const char *end;
+    uint32_t m;       /* newline bits of blk not yet handed out */
+};
+
+/* Bits of the 16 bytes at blk, or of those before end when fewer. */
+static inline uint32_t block_bits(const struct nl_walk *w, const char *blk)
+{
+    if (blk <= w->last)
+        return nl_bits(blk);
+    return nl_bits(w->last) >> (blk - w->last);
+}
+
+/* Walks [p, end); end - 16 must not be before the call's bytes. */
+static inline void nl_walk_init(struct nl_walk *w, const char *p, const char *end)
+{
+    w->blk = p;
+    w->last = end - 16;
+    w->end = end;
+    w->m = block_bits(w, p);
+}
+
+/* The next LF, or 0 when there is none before end. */
+static inline __attribute__((always_inline)) int nl_next(struct nl_walk *w, const char **nl)
+{
+    while (w->m == 0) {
+        w->blk += 16;
+        if (w->blk >= w->end)
+            return 0;
+        w->m = block_bits(w, w->blk);
+    }
+    *nl = w->blk + __builtin_ctz(w->m);
+    w->m &= w->m - 1;
+    return 1;
+}
+
+/* The line [ls, nl) as take_line gives it; nl > ls. */
+static inline void line_at(const char *ls, const char *nl, struct line *out)
+{
+    out->p = ls;
+    out->len = (size_t)(nl - ls) - (nl[-1] == '\r');
+    out->overflow = 0;
+}
+
+/* Result of walking a head: it ended, or the rest goes line by line. */
+enum { WALK_PARTIAL = 0, WALK_DONE = 1 };
+
+#define W1(c) [c] = W_KEEP
+#define W_COMMON [' '] = W_KEEP, ['\t'] = W_KEEP, ['\r'] = W_CR, ['\n'] = W_LF, W1('c'), W1('C'), \
+                 W1('t'), W1('T')
+static const uint8_t want_request[256] = {W_COMMON, W1('u'), W1('U')};
+static const uint8_t want_response[256] = {W_COMMON};
+#undef W_COMMON
+#undef W1
+
 /* RFC 9110 token characters: a table, since every header name is checked. */
 #define T1(c) [c] = 1
 static const uint8_t tchar[256] = {
@@ -137,7 +233,7 @@ static int is_tchar(unsigned char c)
     return tchar[c];
 }
 
-static int version_minor(const char *v, size_t n)
+HOT int version_minor(const char *v, size_t n)
 {
     static const unsigned char seven[8] = {255, 255, 255, 255, 255, 255, 255, 0};
     uint64_t w, want, mask;
@@ -155,9 +251,12 @@ static int version_minor(const char *v, size_t n)
     return -1;
 }
 
+_Static_assert((FO_HTTP1_MAX_PENDING & (FO_HTTP1_MAX_PENDING - 1)) == 0,
+               "FO_HTTP1_MAX_PENDING is a power of two");
+
 static struct fo_http1_pending *pending_at(struct fo_http1 *h, unsigned i)
 {
-    return &h->pending[(h->first + i) % FO_HTTP1_MAX_PENDING];
+    return &h->pending[(h->first + i) & (FO_HTTP1_MAX_PENDING - 1)];
 }
 
 /* The request being read: always the newest pending entry. */
@@ -166,15 +265,15 @@ static struct fo_http1_pending *reading(struct fo_http1 *h)
     return pending_at(h, h->npending - 1u);
 }
 
-static int parse_request_line(struct fo_http1 *h, const struct line *ln)
+HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
 {
     const char *p = ln->p, *end = ln->p + ln->len;
-    const char *sp = memchr(p, ' ', ln->len);
-    if (sp == NULL || sp == p || sp - p >= FO_METHOD_MAX)
+    /* The method: token characters up to a space, shorter than FO_METHOD_MAX. */
+    const char *sp = p, *mend = p + (ln->len < FO_METHOD_MAX ? ln->len : FO_METHOD_MAX);
+    while (sp < mend && is_tchar((unsigned char)*sp))
+        sp++;
+    if (sp == p || sp == mend || *sp != ' ')
         return FO_HTTP1_STOP;
-    for (const char *q = p; q < sp; q++)
-        if (!is_tchar((unsigned char)*q))
-            return FO_HTTP1_STOP;
     const char *target = sp + 1;
     const char *vend, *vstart;
     const char *tend;
@@ -221,7 +320,10 @@ static int parse_request_line(struct fo_http1 *h, const struct line *ln)
     in->ua_len = 0;
     in->start_ns = h->r_start_ns;
     in->method_len = (uint8_t)(sp - p);
-    memcpy(in->method, p, in->method_len);
+    if (ln->len >= FO_METHOD_MAX)
+        memcpy(in->method, p, FO_METHOD_MAX); /* the bytes after it are not read */
+    else
+        memcpy(in->method, p, in->method_len);
     size_t tlen = (size_t)(tend - target);
     if (tlen > FO_TARGET_MAX || ln->overflow) {
         in->flags |= FO_HTTP_F_TARGET_TRUNCATED;
@@ -267,7 +369,7 @@ static int last_is_chunked(const char *v, size_t n)
     return n - s == 7 && strncasecmp(v + s, "chunked", 7) == 0;
 }
 
-static int parse_length(const char *v, size_t n, uint64_t *out)
+HOT int parse_length(const char *v, size_t n, uint64_t *out)
 {
     if (n == 0 || n > 18)
         return -1;
@@ -291,7 +393,7 @@ static int parse_length(const char *v, size_t n, uint64_t *out)
  * 8 bytes only. Lines of headers we do not read are not validated: the
  * server judges them, and the head still ends at the empty line.
  */
-static int name_at(const struct line *ln, const char *lower, size_t n)
+HOT int name_at(const struct line *ln, const char *lower, size_t n)
 {
     if (ln->len <= n || ln->p[n] != ':')
         return 0;
@@ -309,19 +411,20 @@ static int name_at(const struct line *ln, const char *lower, size_t n)
 }
 
 /* The value of a header whose name (n bytes) matched, trimmed of OWS. */
-static void value_of(const struct line *ln, size_t n, const char **val, size_t *vlen)
+HOT void value_of(const struct line *ln, size_t n, const char **val, size_t *vlen)
 {
+    static const uint8_t ows[256] = {[' '] = 1, ['\t'] = 1};
     const char *v = ln->p + n + 1, *e = ln->p + ln->len;
-    while (v < e && (*v == ' ' || *v == '\t'))
+    while (v < e && ows[(unsigned char)*v])
         v++;
-    while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+    while (e > v && ows[(unsigned char)e[-1]])
         e--;
     *val = v;
     *vlen = (size_t)(e - v);
 }
 
 /* A Content-Length header: repeated values must agree. */
-static int content_length(const char *v, size_t n, int overflow, uint8_t *seen,
+HOT int content_length(const char *v, size_t n, int overflow, uint8_t *seen,
                           uint64_t *cl)
 {
     uint64_t x;
@@ -345,7 +448,7 @@ static void connection_header(const struct line *ln, uint8_t *close)
         *close = 0;
 }
 
-static int request_header(struct fo_http1 *h, const struct line *ln)
+HOT int request_header(struct fo_http1 *h, const struct line *ln)
 {
     const char *v;
     size_t vlen;
@@ -392,7 +495,7 @@ static int request_header(struct fo_http1 *h, const struct line *ln)
     return FO_HTTP1_OK;
 }
 
-static int response_header(struct fo_http1 *h, const struct line *ln)
+HOT int response_header(struct fo_http1 *h, const struct line *ln)
 {
     const char *v;
     size_t vlen;
@@ -452,10 +555,10 @@ static void feast_request_end(struct fo_http1 *h)
 }
 
 /* The request head is complete: decide how its body is delimited. */
-static void request_head_done(struct fo_http1 *h)
+HOT void request_head_done(struct fo_http1 *h)
 {
     struct fo_http1_pending *pr = reading(h);
-    if (h->feast != NULL)
+    if (h->feast != NULL && pr->info.method_len == 4 && memcmp(pr->info.method, "POST", 4) == 0)
         feast_start(h, pr);
     if (h->r_chunked) {
         h->rstate = S_CHUNK_SIZE;
@@ -535,8 +638,49 @@ static size_t skip(uint64_t *left, size_t avail)
     return n;
 }
 
-int fo_http1_on_read(struct fo_http1 *h, const char *buf, size_t len, uint64_t now_ns,
-                     fo_http1_emit_fn emit, void *ctx)
+/*
+ * Takes the lines of a request head from *pp through the walker (see
+ * nl_walk). Returns WALK_DONE with *pp past the head, WALK_PARTIAL with *pp
+ * at the first line not whole in the call (the lines before it are taken),
+ * or FO_HTTP1_STOP. **pp is a token character and end - *pp >= 16.
+ */
+HOT int request_head_walk(struct fo_http1 *h, const char **pp, const char *end)
+{
+    const char *p = *pp, *nl;
+    struct nl_walk w;
+    struct line ln;
+    nl_walk_init(&w, p, end);
+    if (!nl_next(&w, &nl))
+        return WALK_PARTIAL;
+    line_at(p, nl, &ln);
+    if (parse_request_line(h, &ln) != FO_HTTP1_OK)
+        return FO_HTTP1_STOP;
+    h->r_cl_seen = 0;
+    h->r_cl = 0;
+    h->r_chunked = 0;
+    h->rstate = S_HEADERS;
+    const char *ls = nl + 1;
+    while (nl_next(&w, &nl)) {
+        unsigned k = want_request[(unsigned char)*ls];
+        if (k != W_SKIP) {
+            if (k != W_KEEP && (nl == ls || (nl == ls + 1 && k == W_CR))) {
+                request_head_done(h);
+                *pp = nl + 1;
+                return WALK_DONE;
+            }
+            line_at(ls, nl, &ln);
+            if (request_header(h, &ln) != FO_HTTP1_OK)
+                return FO_HTTP1_STOP;
+        }
+        ls = nl + 1;
+    }
+    *pp = ls;
+    return WALK_PARTIAL;
+}
+
+inline __attribute__((always_inline)) int fo_http1_on_read(struct fo_http1 *h, const char *buf,
+                                                          size_t len, uint64_t now_ns,
+                                                          fo_http1_emit_fn emit, void *ctx)
 {
     (void)emit;
     (void)ctx;
@@ -559,6 +703,14 @@ int fo_http1_on_read(struct fo_http1 *h, const char *buf, size_t len, uint64_t n
                 if (!is_tchar((unsigned char)*p))
                     goto stop;
                 h->r_start_ns = now_ns;
+                if (len >= 16) {
+                    int r = request_head_walk(h, &p, end);
+                    if (r < 0)
+                        goto stop;
+                    if (r == WALK_DONE || h->rstate != S_LINE)
+                        break;
+                    /* The request line itself is not whole: carry it. */
+                }
             }
             if (!take_line(&h->rline, &p, end, &ln))
                 break;
@@ -615,7 +767,7 @@ stop:
 }
 
 /* The response to the oldest pending request is complete. */
-static int finish_response(struct fo_http1 *h, uint64_t now_ns, uint16_t flags,
+HOT int finish_response(struct fo_http1 *h, uint64_t now_ns, uint16_t flags,
                            fo_http1_emit_fn emit, void *ctx)
 {
     struct fo_http1_pending *pr = pending_at(h, 0);
@@ -645,16 +797,15 @@ static int finish_response(struct fo_http1 *h, uint64_t now_ns, uint16_t flags,
     return FO_HTTP1_OK;
 }
 
-static int status_line(struct fo_http1 *h, const struct line *ln)
+HOT int status_line(struct fo_http1 *h, const struct line *ln)
 {
     if (ln->len < 12 || ln->overflow || version_minor(ln->p, 8) < 0 || ln->p[8] != ' ')
         return FO_HTTP1_STOP;
-    uint16_t st = 0;
-    for (int i = 9; i < 12; i++) {
-        if (ln->p[i] < '0' || ln->p[i] > '9')
-            return FO_HTTP1_STOP;
-        st = (uint16_t)(st * 10 + (ln->p[i] - '0'));
-    }
+    unsigned d0 = (unsigned char)ln->p[9] - '0', d1 = (unsigned char)ln->p[10] - '0',
+             d2 = (unsigned char)ln->p[11] - '0';
+    if (d0 > 9 || d1 > 9 || d2 > 9)
+        return FO_HTTP1_STOP;
+    uint16_t st = (uint16_t)(d0 * 100 + d1 * 10 + d2);
     if (ln->len > 12 && ln->p[12] != ' ')
         return FO_HTTP1_STOP;
     if (st < 100 || h->npending == 0)
@@ -669,7 +820,7 @@ static int status_line(struct fo_http1 *h, const struct line *ln)
 }
 
 /* The response head is complete. Returns FO_HTTP1_OK or FO_HTTP1_STOP. */
-static int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn emit,
+HOT int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn emit,
                               void *ctx)
 {
     if (h->w_interim) {
@@ -695,8 +846,54 @@ static int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit
     return FO_HTTP1_OK;
 }
 
-int fo_http1_on_write(struct fo_http1 *h, const char *buf, size_t len, uint64_t now_ns,
-                      fo_http1_emit_fn emit, void *ctx)
+/* request_head_walk for a response head; **pp is 'H'. The head's end is
+ * handled as response_head_done does (it may emit, or stop). */
+HOT int response_head_walk(struct fo_http1 *h, const char **pp, const char *end,
+                           uint64_t now_ns, fo_http1_emit_fn emit, void *ctx)
+{
+    const char *p = *pp, *nl;
+    struct nl_walk w;
+    struct line ln;
+    nl_walk_init(&w, p, end);
+    if (!nl_next(&w, &nl))
+        return WALK_PARTIAL;
+    line_at(p, nl, &ln);
+    if (status_line(h, &ln) != FO_HTTP1_OK)
+        return FO_HTTP1_STOP;
+    h->wstate = S_HEADERS;
+    const char *ls = nl + 1;
+    while (nl_next(&w, &nl)) {
+        unsigned k = want_response[(unsigned char)*ls];
+        if (k != W_SKIP) {
+            if (k != W_KEEP && (nl == ls || (nl == ls + 1 && k == W_CR))) {
+                p = nl + 1;
+                if (response_head_done(h, now_ns, emit, ctx) != FO_HTTP1_OK)
+                    return FO_HTTP1_STOP;
+                /* A body that is all here (and not scanned) ends the
+                 * exchange at once, as the S_BODY state would. */
+                if (h->wstate == S_BODY && h->fstate != F_RESPONSE &&
+                    h->w_left <= (uint64_t)(end - p)) {
+                    p += h->w_left;
+                    h->w_left = 0;
+                    if (finish_response(h, now_ns, 0, emit, ctx) != FO_HTTP1_OK)
+                        return FO_HTTP1_STOP;
+                }
+                *pp = p;
+                return WALK_DONE;
+            }
+            line_at(ls, nl, &ln);
+            if (response_header(h, &ln) != FO_HTTP1_OK)
+                return FO_HTTP1_STOP;
+        }
+        ls = nl + 1;
+    }
+    *pp = ls;
+    return WALK_PARTIAL;
+}
+
+inline __attribute__((always_inline)) int fo_http1_on_write(struct fo_http1 *h, const char *buf,
+                                                           size_t len, uint64_t now_ns,
+                                                           fo_http1_emit_fn emit, void *ctx)
 {
     if (h->stopped)
         return FO_HTTP1_STOP;
@@ -706,6 +903,14 @@ int fo_http1_on_write(struct fo_http1 *h, const char *buf, size_t len, uint64_t 
     while (p < end && rc == FO_HTTP1_OK) {
         switch (h->wstate) {
         case S_LINE:
+            if (h->wline.len == 0 && !h->wline.overflow && len >= 16 && *p == 'H') {
+                int r = response_head_walk(h, &p, end, now_ns, emit, ctx);
+                if (r < 0)
+                    rc = FO_HTTP1_STOP;
+                if (r != WALK_PARTIAL || h->wstate != S_LINE)
+                    break;
+                /* The status line itself is not whole: carry it. */
+            }
             if (!take_line(&h->wline, &p, end, &ln))
                 break;
             rc = status_line(h, &ln);

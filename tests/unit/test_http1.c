@@ -467,6 +467,67 @@ Test(http1, byte_at_a_time)
     same_exchanges(&whole, &bytes, "byte at a time");
 }
 
+/*
+ * A head that arrives whole is walked by newline masks, skipping lines by
+ * their first byte; one that arrives a byte at a time goes line by line.
+ * These heads are built around what the walker decides on: uppercase first
+ * letters, a CR that is not the empty line, LF-only endings, a folded line,
+ * heads of under 16 bytes after a body, a second pipelined head cut short,
+ * and a line ending exactly at the end of the call.
+ */
+static void whole_vs_bytes(const char *req, const char *resp, struct cap *whole,
+                           int *rc_whole)
+{
+    static struct cap bytes;
+    struct fo_http1 a, b;
+    fo_http1_init(&a);
+    fo_http1_init(&b);
+    memset(whole, 0, sizeof *whole);
+    memset(&bytes, 0, sizeof bytes);
+    int ra = fo_http1_on_read(&a, req, strlen(req), 1, on_emit, whole);
+    if (ra == 0)
+        ra = fo_http1_on_write(&a, resp, strlen(resp), 2, on_emit, whole);
+    int rb = 0;
+    for (const char *p = req; *p && rb == 0; p++)
+        rb = fo_http1_on_read(&b, p, 1, 1, on_emit, &bytes);
+    for (const char *p = resp; *p && rb == 0; p++)
+        rb = fo_http1_on_write(&b, p, 1, 2, on_emit, &bytes);
+    cr_assert_eq(ra, rb, "'%s': whole %d, bytes %d", req, ra, rb);
+    same_exchanges(whole, &bytes, req);
+    *rc_whole = ra;
+}
+
+Test(http1, walked_heads_match_line_by_line)
+{
+    static struct cap c;
+    int rc;
+    whole_vs_bytes("GET /u HTTP/1.1\r\nHost: h\r\nUSER-agent: Up/1\r\nAccept: */*\r\n\r\n",
+                   "HTTP/1.1 200 OK\r\nSERVER: s\r\nCONTENT-LENGTH: 2\r\nDate: d\r\n\r\nok",
+                   &c, &rc);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(c.n, 1);
+    assert_str(c.got[0].user_agent, c.got[0].ua_len, "Up/1");
+    whole_vs_bytes("GET /cr HTTP/1.1\r\n\rUser-Agent: no\r\nuser-agent: yes\r\n\r\n",
+                   "HTTP/1.1 204 No Content\r\n\rX\r\n\r\n", &c, &rc);
+    cr_assert_eq(c.n, 1);
+    assert_str(c.got[0].user_agent, c.got[0].ua_len, "yes");
+    whole_vs_bytes("GET /lf HTTP/1.1\nUser-Agent: lf\nHost: a\n\n",
+                   "HTTP/1.1 200 OK\nContent-Length: 0\n\n", &c, &rc);
+    cr_assert_eq(c.n, 1);
+    whole_vs_bytes("GET /fold HTTP/1.1\r\nX-A: 1\r\n  more\r\n\r\n", "", &c, &rc);
+    cr_assert_eq(rc, FO_HTTP1_STOP);
+    whole_vs_bytes("POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n"
+                   "GET /cut HTTP/1.1\r\nUser-Ag",
+                   "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n"
+                   "Content-Length: 1\r\n\r\ny",
+                   &c, &rc);
+    cr_assert_eq(c.n, 2);
+    assert_str(c.got[1].target, c.got[1].target_len, "/");
+    whole_vs_bytes("GET /end HTTP/1.1\r\nHost: exactly-at-the-end\r\n",
+                   "", &c, &rc);
+    cr_assert_eq(c.n, 0);
+}
+
 /* --- no read beyond the input: inputs end at a guard page -------------- */
 
 Test(http1, every_prefix_ends_at_a_guard_page)
