@@ -638,52 +638,13 @@ static size_t skip(uint64_t *left, size_t avail)
     return n;
 }
 
-/*
- * Takes the lines of a request head from *pp through the walker (see
- * nl_walk). Returns WALK_DONE with *pp past the head, WALK_PARTIAL with *pp
- * at the first line not whole in the call (the lines before it are taken),
- * or FO_HTTP1_STOP. **pp is a token character and end - *pp >= 16.
- */
-HOT int request_head_walk(struct fo_http1 *h, const char **pp, const char *end)
-{
-    const char *p = *pp, *nl;
-    struct nl_walk w;
-    struct line ln;
-    nl_walk_init(&w, p, end);
-    if (!nl_next(&w, &nl))
-        return WALK_PARTIAL;
-    line_at(p, nl, &ln);
-    if (parse_request_line(h, &ln) != FO_HTTP1_OK)
-        return FO_HTTP1_STOP;
-    h->r_cl_seen = 0;
-    h->r_cl = 0;
-    h->r_chunked = 0;
-    h->rstate = S_HEADERS;
-    const char *ls = nl + 1;
-    while (nl_next(&w, &nl)) {
-        unsigned k = want_request[(unsigned char)*ls];
-        if (k != W_SKIP) {
-            if (k != W_KEEP && (nl == ls || (nl == ls + 1 && k == W_CR))) {
-                request_head_done(h);
-                *pp = nl + 1;
-                return WALK_DONE;
-            }
-            line_at(ls, nl, &ln);
-            if (request_header(h, &ln) != FO_HTTP1_OK)
-                return FO_HTTP1_STOP;
-        }
-        ls = nl + 1;
-    }
-    *pp = ls;
-    return WALK_PARTIAL;
-}
+HOT int head_walk(struct fo_http1 *h, int response, const char **pp, const char *end,
+                  uint64_t now_ns, fo_http1_emit_fn emit, void *ctx);
 
 inline __attribute__((always_inline)) int fo_http1_on_read(struct fo_http1 *h, const char *buf,
                                                           size_t len, uint64_t now_ns,
                                                           fo_http1_emit_fn emit, void *ctx)
 {
-    (void)emit;
-    (void)ctx;
     if (h->stopped)
         return FO_HTTP1_STOP;
     const char *p = buf, *end = buf + len;
@@ -704,7 +665,7 @@ inline __attribute__((always_inline)) int fo_http1_on_read(struct fo_http1 *h, c
                     goto stop;
                 h->r_start_ns = now_ns;
                 if (len >= 16) {
-                    int r = request_head_walk(h, &p, end);
+                    int r = head_walk(h, 0, &p, end, now_ns, emit, ctx);
                     if (r < 0)
                         goto stop;
                     if (r == WALK_DONE || h->rstate != S_LINE)
@@ -846,11 +807,34 @@ HOT int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn
     return FO_HTTP1_OK;
 }
 
-/* request_head_walk for a response head; **pp is 'H'. The head's end is
- * handled as response_head_done does (it may emit, or stop). */
-HOT int response_head_walk(struct fo_http1 *h, const char **pp, const char *end,
-                           uint64_t now_ns, fo_http1_emit_fn emit, void *ctx)
+/* A response head has ended at p: as response_head_done, and a body that is
+ * all in the call (and not scanned) ends the exchange at once, as the
+ * S_BODY state would. */
+HOT int response_head_end(struct fo_http1 *h, const char **pp, const char *end,
+                          uint64_t now_ns, fo_http1_emit_fn emit, void *ctx)
 {
+    if (response_head_done(h, now_ns, emit, ctx) != FO_HTTP1_OK)
+        return FO_HTTP1_STOP;
+    if (h->wstate == S_BODY && h->fstate != F_RESPONSE && h->w_left <= (uint64_t)(end - *pp)) {
+        *pp += h->w_left;
+        h->w_left = 0;
+        return finish_response(h, now_ns, 0, emit, ctx);
+    }
+    return FO_HTTP1_OK;
+}
+
+/*
+ * Takes the lines of a request head (response == 0) or a response head from
+ * *pp through the walker (see nl_walk), by the functions the line-by-line
+ * path uses. Returns WALK_DONE with *pp past the head, WALK_PARTIAL with
+ * *pp at the first line not whole in the call (the lines before it are
+ * taken), or FO_HTTP1_STOP. end - *pp >= 16, and **pp is a token character
+ * (request) or 'H' (response), so the first line is not empty.
+ */
+HOT int head_walk(struct fo_http1 *h, int response, const char **pp, const char *end,
+                  uint64_t now_ns, fo_http1_emit_fn emit, void *ctx)
+{
+    const uint8_t *want = response ? want_response : want_request;
     const char *p = *pp, *nl;
     struct nl_walk w;
     struct line ln;
@@ -858,31 +842,34 @@ HOT int response_head_walk(struct fo_http1 *h, const char **pp, const char *end,
     if (!nl_next(&w, &nl))
         return WALK_PARTIAL;
     line_at(p, nl, &ln);
-    if (status_line(h, &ln) != FO_HTTP1_OK)
-        return FO_HTTP1_STOP;
-    h->wstate = S_HEADERS;
+    if (response) {
+        if (status_line(h, &ln) != FO_HTTP1_OK)
+            return FO_HTTP1_STOP;
+        h->wstate = S_HEADERS;
+    } else {
+        if (parse_request_line(h, &ln) != FO_HTTP1_OK)
+            return FO_HTTP1_STOP;
+        h->r_cl_seen = 0;
+        h->r_cl = 0;
+        h->r_chunked = 0;
+        h->rstate = S_HEADERS;
+    }
     const char *ls = nl + 1;
     while (nl_next(&w, &nl)) {
-        unsigned k = want_response[(unsigned char)*ls];
+        unsigned k = want[(unsigned char)*ls];
         if (k != W_SKIP) {
             if (k != W_KEEP && (nl == ls || (nl == ls + 1 && k == W_CR))) {
-                p = nl + 1;
-                if (response_head_done(h, now_ns, emit, ctx) != FO_HTTP1_OK)
-                    return FO_HTTP1_STOP;
-                /* A body that is all here (and not scanned) ends the
-                 * exchange at once, as the S_BODY state would. */
-                if (h->wstate == S_BODY && h->fstate != F_RESPONSE &&
-                    h->w_left <= (uint64_t)(end - p)) {
-                    p += h->w_left;
-                    h->w_left = 0;
-                    if (finish_response(h, now_ns, 0, emit, ctx) != FO_HTTP1_OK)
-                        return FO_HTTP1_STOP;
+                *pp = nl + 1;
+                if (!response) {
+                    request_head_done(h);
+                    return WALK_DONE;
                 }
-                *pp = p;
+                if (response_head_end(h, pp, end, now_ns, emit, ctx) != FO_HTTP1_OK)
+                    return FO_HTTP1_STOP;
                 return WALK_DONE;
             }
             line_at(ls, nl, &ln);
-            if (response_header(h, &ln) != FO_HTTP1_OK)
+            if ((response ? response_header(h, &ln) : request_header(h, &ln)) != FO_HTTP1_OK)
                 return FO_HTTP1_STOP;
         }
         ls = nl + 1;
@@ -904,7 +891,7 @@ inline __attribute__((always_inline)) int fo_http1_on_write(struct fo_http1 *h, 
         switch (h->wstate) {
         case S_LINE:
             if (h->wline.len == 0 && !h->wline.overflow && len >= 16 && *p == 'H') {
-                int r = response_head_walk(h, &p, end, now_ns, emit, ctx);
+                int r = head_walk(h, 1, &p, end, now_ns, emit, ctx);
                 if (r < 0)
                     rc = FO_HTTP1_STOP;
                 if (r != WALK_PARTIAL || h->wstate != S_LINE)
