@@ -103,9 +103,7 @@ static int take_line_slow(struct fo_http1_line *l, const char **pp, const char *
 }
 
 /* take_line_slow's common case inline: a line within one buffer. */
-static inline __attribute__((always_inline)) int take_line(struct fo_http1_line *l,
-                                                           const char **pp, const char *end,
-                                                           struct line *out)
+HOT int take_line(struct fo_http1_line *l, const char **pp, const char *end, struct line *out)
 {
     if (l->len == 0 && !l->overflow) {
         const char *p = *pp;
@@ -181,7 +179,7 @@ static inline void nl_walk_init(struct nl_walk *w, const char *p, const char *en
 }
 
 /* The next LF, or 0 when there is none before end. */
-static inline __attribute__((always_inline)) int nl_next(struct nl_walk *w, const char **nl)
+HOT int nl_next(struct nl_walk *w, const char **nl)
 {
     while (w->m == 0) {
         w->blk += 16;
@@ -265,6 +263,7 @@ static struct fo_http1_pending *reading(struct fo_http1 *h)
     return pending_at(h, h->npending - 1u);
 }
 
+/* A request line: a new pending request, and its headers come next. */
 HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
 {
     const char *p = ln->p, *end = ln->p + ln->len;
@@ -335,6 +334,10 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
     in->version_minor = (uint8_t)minor;
     pr->head = in->method_len == 4 && memcmp(p, "HEAD", 4) == 0;
     pr->close = minor == 0; /* HTTP/1.0 closes unless it asks for keep-alive */
+    h->r_cl_seen = 0;
+    h->r_cl = 0;
+    h->r_chunked = 0;
+    h->rstate = S_HEADERS;
     return FO_HTTP1_OK;
 }
 
@@ -677,10 +680,6 @@ inline __attribute__((always_inline)) int fo_http1_on_read(struct fo_http1 *h, c
                 break;
             if (parse_request_line(h, &ln) != FO_HTTP1_OK)
                 goto stop;
-            h->r_cl_seen = 0;
-            h->r_cl = 0;
-            h->r_chunked = 0;
-            h->rstate = S_HEADERS;
             break;
         case S_HEADERS:
             /* The lines of a head, without going round the state switch. */
@@ -758,6 +757,7 @@ HOT int finish_response(struct fo_http1 *h, uint64_t now_ns, uint16_t flags,
     return FO_HTTP1_OK;
 }
 
+/* A status line: the response's headers come next. */
 HOT int status_line(struct fo_http1 *h, const struct line *ln)
 {
     if (ln->len < 12 || ln->overflow || version_minor(ln->p, 8) < 0 || ln->p[8] != ' ')
@@ -777,6 +777,7 @@ HOT int status_line(struct fo_http1 *h, const struct line *ln)
     h->w_cl_seen = 0;
     h->w_cl = 0;
     h->w_close = ln->p[7] == '0'; /* an HTTP/1.0 response closes by default */
+    h->wstate = S_HEADERS;
     return FO_HTTP1_OK;
 }
 
@@ -807,19 +808,31 @@ HOT int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn
     return FO_HTTP1_OK;
 }
 
-/* A response head has ended at p: as response_head_done, and a body that is
- * all in the call (and not scanned) ends the exchange at once, as the
- * S_BODY state would. */
+/* Takes the bytes of a response body or chunk from [*pp, end) (S_BODY or
+ * S_CHUNK_DATA). */
+HOT int response_body(struct fo_http1 *h, const char **pp, const char *end, uint64_t now_ns,
+                      fo_http1_emit_fn emit, void *ctx)
+{
+    size_t k = skip(&h->w_left, (size_t)(end - *pp));
+    if (h->fstate == F_RESPONSE)
+        fo_feast_body_response(h->feast, *pp, k);
+    *pp += k;
+    if (h->w_left == 0 && h->wstate == S_BODY)
+        return finish_response(h, now_ns, 0, emit, ctx);
+    if (h->w_left == 0)
+        h->wstate = S_CHUNK_END;
+    return FO_HTTP1_OK;
+}
+
+/* A response head has ended at *pp: as response_head_done, and a body that
+ * follows in the call is taken at once, without going round the states. */
 HOT int response_head_end(struct fo_http1 *h, const char **pp, const char *end,
                           uint64_t now_ns, fo_http1_emit_fn emit, void *ctx)
 {
     if (response_head_done(h, now_ns, emit, ctx) != FO_HTTP1_OK)
         return FO_HTTP1_STOP;
-    if (h->wstate == S_BODY && h->fstate != F_RESPONSE && h->w_left <= (uint64_t)(end - *pp)) {
-        *pp += h->w_left;
-        h->w_left = 0;
-        return finish_response(h, now_ns, 0, emit, ctx);
-    }
+    if (h->wstate == S_BODY && *pp < end)
+        return response_body(h, pp, end, now_ns, emit, ctx);
     return FO_HTTP1_OK;
 }
 
@@ -842,18 +855,8 @@ HOT int head_walk(struct fo_http1 *h, int response, const char **pp, const char 
     if (!nl_next(&w, &nl))
         return WALK_PARTIAL;
     line_at(p, nl, &ln);
-    if (response) {
-        if (status_line(h, &ln) != FO_HTTP1_OK)
-            return FO_HTTP1_STOP;
-        h->wstate = S_HEADERS;
-    } else {
-        if (parse_request_line(h, &ln) != FO_HTTP1_OK)
-            return FO_HTTP1_STOP;
-        h->r_cl_seen = 0;
-        h->r_cl = 0;
-        h->r_chunked = 0;
-        h->rstate = S_HEADERS;
-    }
+    if ((response ? status_line(h, &ln) : parse_request_line(h, &ln)) != FO_HTTP1_OK)
+        return FO_HTTP1_STOP;
     const char *ls = nl + 1;
     while (nl_next(&w, &nl)) {
         unsigned k = want[(unsigned char)*ls];
@@ -901,8 +904,6 @@ inline __attribute__((always_inline)) int fo_http1_on_write(struct fo_http1 *h, 
             if (!take_line(&h->wline, &p, end, &ln))
                 break;
             rc = status_line(h, &ln);
-            if (rc == FO_HTTP1_OK)
-                h->wstate = S_HEADERS;
             break;
         case S_HEADERS:
             while (rc == FO_HTTP1_OK && take_line(&h->wline, &p, end, &ln)) {
@@ -914,17 +915,9 @@ inline __attribute__((always_inline)) int fo_http1_on_write(struct fo_http1 *h, 
             }
             break;
         case S_BODY:
-        case S_CHUNK_DATA: {
-            size_t k = skip(&h->w_left, (size_t)(end - p));
-            if (h->fstate == F_RESPONSE)
-                fo_feast_body_response(h->feast, p, k);
-            p += k;
-            if (h->w_left == 0 && h->wstate == S_BODY)
-                rc = finish_response(h, now_ns, 0, emit, ctx);
-            else if (h->w_left == 0)
-                h->wstate = S_CHUNK_END;
+        case S_CHUNK_DATA:
+            rc = response_body(h, &p, end, now_ns, emit, ctx);
             break;
-        }
         case S_CHUNK_SIZE:
         case S_CHUNK_END:
         case S_TRAILERS: {
