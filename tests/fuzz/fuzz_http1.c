@@ -48,13 +48,14 @@ static void on_emit(void *ctx, const struct fo_http_info *info)
     st->emitted++;
 }
 
-/* Feeds len bytes in pieces of at most piece bytes (0: whole). */
+/* Feeds len bytes in pieces of at most piece bytes (0: whole); a zero-length
+ * step is one call. */
 static int feed(struct fo_http1 *h, int is_read, const char *p, size_t len, size_t piece,
                 struct state *st)
 {
     int rc = FO_HTTP1_OK;
-    size_t step = piece ? piece : len;
-    for (size_t off = 0; off < len || (len == 0 && off == 0); off += step) {
+    size_t step = piece ? piece : len, off = 0;
+    do {
         size_t n = len - off < step ? len - off : step;
         /* A private copy, so reading past n is caught by ASan. */
         char *copy = malloc(n ? n : 1);
@@ -64,9 +65,8 @@ static int feed(struct fo_http1 *h, int is_read, const char *p, size_t len, size
         free(copy);
         if (r != FO_HTTP1_OK)
             rc = r;
-        if (len == 0)
-            break;
-    }
+        off += n;
+    } while (off < len);
     return rc;
 }
 
