@@ -4,10 +4,13 @@
  * DESIGN
  * A single-pass JSON reader keeps a stack of open containers (type, the
  * known key the current member sits under, and a count of members) and
- * nothing else: values are skipped byte by byte, except the few strings we
- * need (feature names up to their ':' for the view, the feature service,
- * the push source and mode, materialized views, statuses), which are decoded
- * into a small buffer and truncated. Events are recognised by their path:
+ * nothing else. It goes byte by byte between tokens; the plain part of a
+ * string (up to a quote or a backslash, 16 bytes at a time) and the rest of
+ * a number or literal are each taken in one step. Values are skipped,
+ * except the few strings we need (feature names up to their ':' for the
+ * view, the feature service, the push source and mode, materialized views,
+ * statuses), which are decoded into a small buffer and truncated. Events
+ * are recognised by their path:
  *   request  {"features": [S]}            a feature (its view: S before ':')
  *            {"feature_service": S}       the service
  *            {"entities": {k: [x, ...]}}  entity rows = the longest array
@@ -25,6 +28,9 @@
 #include "feast_body.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "utf8.h"
 
@@ -40,19 +46,6 @@ enum {
     K_PUSH_SOURCE,
     K_TO,
     K_FEATURE_VIEWS,
-};
-
-static const char *const key_names[] = {
-    [K_FEATURES] = "features",          [K_FEATURE_SERVICE] = "feature_service",
-    [K_ENTITIES] = "entities",          [K_RESULTS] = "results",
-    [K_STATUSES] = "statuses",          [K_PUSH_SOURCE] = "push_source_name",
-    [K_TO] = "to",                      [K_FEATURE_VIEWS] = "feature_views",
-};
-
-static const char *const status_names[FO_FEAST_STATUSES] = {
-    [FO_FEAST_PRESENT] = "PRESENT",         [FO_FEAST_NOT_FOUND] = "NOT_FOUND",
-    [FO_FEAST_NULL_VALUE] = "NULL_VALUE",   [FO_FEAST_OUTSIDE_MAX_AGE] = "OUTSIDE_MAX_AGE",
-    [FO_FEAST_INVALID] = "INVALID",
 };
 
 uint8_t fo_feast_body_kind(const char *route)
@@ -147,10 +140,61 @@ static void set_name(struct fo_feast_name *dst, const struct fo_json *j)
     memcpy(dst->s, j->buf, j->buf_len);
 }
 
-static int buf_is(const struct fo_json *j, const char *lit)
+/* Is the kept string the literal lit (n bytes)? memcmp of a constant size
+ * is inlined. */
+#define BUF_IS(j, lit) ((j)->buf_len == sizeof lit - 1 && !(j)->truncated && \
+                        memcmp((j)->buf, lit, sizeof lit - 1) == 0)
+
+/* The status a kept string names, or -1. */
+static int status_of(const struct fo_json *j)
 {
-    size_t n = strlen(lit);
-    return !j->truncated && j->buf_len == n && memcmp(j->buf, lit, n) == 0;
+    switch (j->buf_len) {
+    case 7:
+        if (BUF_IS(j, "PRESENT"))
+            return FO_FEAST_PRESENT;
+        if (BUF_IS(j, "INVALID"))
+            return FO_FEAST_INVALID;
+        break;
+    case 9:
+        if (BUF_IS(j, "NOT_FOUND"))
+            return FO_FEAST_NOT_FOUND;
+        break;
+    case 10:
+        if (BUF_IS(j, "NULL_VALUE"))
+            return FO_FEAST_NULL_VALUE;
+        break;
+    case 15:
+        if (BUF_IS(j, "OUTSIDE_MAX_AGE"))
+            return FO_FEAST_OUTSIDE_MAX_AGE;
+        break;
+    }
+    return -1;
+}
+
+/* The known key a kept string names, or K_OTHER. */
+static uint8_t key_of(const struct fo_json *j)
+{
+    switch (j->buf_len) {
+    case 2:
+        return BUF_IS(j, "to") ? K_TO : K_OTHER;
+    case 7:
+        return BUF_IS(j, "results") ? K_RESULTS : K_OTHER;
+    case 8:
+        if (BUF_IS(j, "statuses"))
+            return K_STATUSES;
+        if (BUF_IS(j, "features"))
+            return K_FEATURES;
+        if (BUF_IS(j, "entities"))
+            return K_ENTITIES;
+        break;
+    case 13:
+        return BUF_IS(j, "feature_views") ? K_FEATURE_VIEWS : K_OTHER;
+    case 15:
+        return BUF_IS(j, "feature_service") ? K_FEATURE_SERVICE : K_OTHER;
+    case 16:
+        return BUF_IS(j, "push_source_name") ? K_PUSH_SOURCE : K_OTHER;
+    }
+    return K_OTHER;
 }
 
 /* Which string values we keep, by where they are. */
@@ -177,10 +221,7 @@ static int wanted(const struct fo_feast_body *b)
 static void on_status(struct fo_feast_body *b)
 {
     const struct fo_json *j = &b->json;
-    int status = -1;
-    for (int s = 0; s < FO_FEAST_STATUSES; s++)
-        if (buf_is(j, status_names[s]))
-            status = s;
+    int status = status_of(j);
     uint32_t column = j->idx[1] - 1;
     if (status < 0 || column < b->n_entity_keys)
         return;
@@ -215,11 +256,11 @@ static void on_string(struct fo_feast_body *b)
     } else if (st->kind == FO_FEAST_BODY_PUSH && j->key[0] == K_PUSH_SOURCE) {
         set_name(&st->name, j);
     } else if (st->kind == FO_FEAST_BODY_PUSH) {
-        if (buf_is(j, "offline"))
+        if (BUF_IS(j, "offline"))
             st->push_mode = FO_PUSH_OFFLINE;
-        else if (buf_is(j, "online_and_offline"))
+        else if (BUF_IS(j, "online_and_offline"))
             st->push_mode = FO_PUSH_ONLINE_AND_OFFLINE;
-        else if (buf_is(j, "online"))
+        else if (BUF_IS(j, "online"))
             st->push_mode = FO_PUSH_ONLINE;
         else
             j->error = 1; /* a mode Feast would refuse */
@@ -390,6 +431,28 @@ static void value_start(struct fo_feast_body *b, char c)
     }
 }
 
+/* Are all of s[0..n) in 0x01..0x7f? Eight at a time: a byte outside sets
+ * its top bit in (w - 0x01...) | w, one inside does not. */
+static int plain_ascii(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u, tops = 0x8080808080808080u;
+    uint64_t w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        if (((w - ones) | w) & tops)
+            return 0;
+    }
+    if (i < n) {
+        unsigned char t[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+        memcpy(t, s + i, n - i);
+        memcpy(&w, t, 8);
+        if (((w - ones) | w) & tops)
+            return 0;
+    }
+    return 1;
+}
+
 /* A kept value is complete: make it valid UTF-8 in at most
  * FO_FEAST_NAME_MAX bytes. */
 static void clean_value(struct fo_json *j)
@@ -397,11 +460,8 @@ static void clean_value(struct fo_json *j)
     lone_surrogate(j);
     if (j->truncated)
         j->buf_len = (uint8_t)fo_utf8_cut(j->buf, j->buf_len);
-    size_t i = 0;
-    while (i < j->buf_len && (unsigned char)(j->buf[i] - 1) < 0x7f) /* 0x01..0x7f */
-        i++;
-    if (i == j->buf_len)
-        return; /* ASCII: the common case */
+    if (plain_ascii(j->buf, j->buf_len))
+        return; /* the common case */
     char tmp[FO_FEAST_NAME_MAX];
     int cut = 0;
     size_t n = fo_utf8_clean(tmp, sizeof tmp, j->buf, j->buf_len, &cut);
@@ -414,11 +474,7 @@ static void string_end(struct fo_feast_body *b)
 {
     struct fo_json *j = &b->json;
     if (j->is_key) {
-        uint8_t k = K_OTHER;
-        for (uint8_t i = 1; i < sizeof key_names / sizeof key_names[0]; i++)
-            if (buf_is(j, key_names[i]))
-                k = i;
-        j->key[j->depth - 1] = k;
+        j->key[j->depth - 1] = key_of(j);
         j->idx[j->depth - 1]++;
         if (b->stats.kind == FO_FEAST_BODY_GOF && !b->response && j->depth == 2 &&
             j->key[0] == K_ENTITIES)
@@ -440,6 +496,90 @@ static int is_space(char c)
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
+/* Bytes that continue a number or a literal (true, false, null). */
+#define SC(c) [c] = 1
+static const uint8_t scalar_byte[256] = {
+    SC('0'), SC('1'), SC('2'), SC('3'), SC('4'), SC('5'), SC('6'), SC('7'), SC('8'), SC('9'),
+    SC('a'), SC('b'), SC('c'), SC('d'), SC('e'), SC('f'), SC('g'), SC('h'), SC('i'), SC('j'),
+    SC('k'), SC('l'), SC('m'), SC('n'), SC('o'), SC('p'), SC('q'), SC('r'), SC('s'), SC('t'),
+    SC('u'), SC('v'), SC('w'), SC('x'), SC('y'), SC('z'),
+    SC('A'), SC('B'), SC('C'), SC('D'), SC('E'), SC('F'), SC('G'), SC('H'), SC('I'), SC('J'),
+    SC('K'), SC('L'), SC('M'), SC('N'), SC('O'), SC('P'), SC('Q'), SC('R'), SC('S'), SC('T'),
+    SC('U'), SC('V'), SC('W'), SC('X'), SC('Y'), SC('Z'),
+    SC('.'), SC('+'), SC('-'),
+};
+#undef SC
+
+/*
+ * How many of p[0..n) come before the first '"' or '\': the plain part of a
+ * string, taken at once. Sixteen bytes at a time where SSE2 is there; the
+ * last block is loaded so that it ends at n (never past it).
+ */
+static size_t plain_run(const char *p, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    if (n >= 16) {
+        const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+        for (;;) {
+            size_t at = i + 16 <= n ? i : n - 16;
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+            m >>= i - at; /* the bytes before i were looked at already */
+            if (m != 0)
+                return i + (size_t)__builtin_ctz(m);
+            if (at + 16 == n)
+                return n;
+            i += 16;
+        }
+    }
+#endif
+    while (i < n && p[i] != '"' && p[i] != '\\')
+        i++;
+    return i;
+}
+
+/* The plain bytes s[0..k) of a kept string (as keep_byte would take them);
+ * avail >= k bytes may be read at s. */
+static void keep_run(struct fo_json *j, const char *s, size_t k, size_t avail)
+{
+    lone_surrogate(j);
+    size_t room = FO_FEAST_NAME_MAX - (size_t)j->buf_len;
+    if (k > room) {
+        k = room;
+        j->truncated = 1;
+    }
+    if (k <= 16 && avail >= 16 && j->buf_len + 16u <= sizeof j->buf)
+        memcpy(j->buf + j->buf_len, s, 16); /* one move; buf_len says what counts */
+    else
+        memcpy(j->buf + j->buf_len, s, k);
+    j->buf_len = (uint8_t)(j->buf_len + k);
+}
+
+/* A byte after a value: whitespace, a separator or a closing bracket. */
+static void after_byte(struct fo_feast_body *b, char c)
+{
+    struct fo_json *j = &b->json;
+    if (is_space(c))
+        return;
+    if (j->depth == 0) {
+        j->error = 1;
+    } else if (c == ',') {
+        j->state = j->type[j->depth - 1] == 'o' ? S_KEY : S_VALUE;
+    } else if ((c == '}' && j->type[j->depth - 1] == 'o') ||
+               (c == ']' && j->type[j->depth - 1] == 'a')) {
+        pop(b);
+    } else {
+        j->error = 1;
+    }
+}
+
+/*
+ * The reader: one byte at a time between tokens, and the plain part of a
+ * string or the rest of a scalar in one step (most of a body's bytes are
+ * in them).
+ */
 static void feed(struct fo_feast_body *b, const char *p, size_t n)
 {
     struct fo_json *j = &b->json;
@@ -452,44 +592,37 @@ static void feed(struct fo_feast_body *b, const char *p, size_t n)
     b->seen += (uint32_t)n;
     uint8_t saved_error = j->error;
     j->error = 0;
-    for (size_t i = 0; i < n && !j->error; i++) {
+    size_t i = 0;
+    while (i < n && !j->error) {
         char c = p[i];
         switch (j->state) {
         case S_STRING:
             if (j->esc != 0) {
                 escape_byte(j, c);
-            } else if (c == '"') {
-                string_end(b);
             } else if (c == '\\') {
                 j->esc = 1;
-            } else if (j->keep) {
-                lone_surrogate(j);
-                keep_byte(j, c);
             } else {
-                /* skipping: run to the next quote or backslash */
-                while (i + 1 < n && p[i + 1] != '"' && p[i + 1] != '\\')
-                    i++;
+                if (c != '"') {
+                    size_t k = plain_run(p + i, n - i);
+                    if (j->keep)
+                        keep_run(j, p + i, k, n - i);
+                    i += k;
+                    if (i == n || p[i] != '"')
+                        continue; /* a backslash, or the string goes on */
+                }
+                string_end(b); /* at the closing quote */
             }
             break;
         case S_SCALAR:
-            if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                c == '.' || c == '+' || c == '-')
-                break;
+            while (i < n && scalar_byte[(unsigned char)p[i]])
+                i++;
+            if (i == n)
+                continue;
             after_value(j);
-            __attribute__((fallthrough)); /* this byte follows the scalar */
+            after_byte(b, p[i]); /* this byte follows the scalar */
+            break;
         case S_AFTER:
-            if (is_space(c))
-                break;
-            if (j->depth == 0) {
-                j->error = 1;
-            } else if (c == ',') {
-                j->state = j->type[j->depth - 1] == 'o' ? S_KEY : S_VALUE;
-            } else if ((c == '}' && j->type[j->depth - 1] == 'o') ||
-                       (c == ']' && j->type[j->depth - 1] == 'a')) {
-                pop(b);
-            } else {
-                j->error = 1;
-            }
+            after_byte(b, c);
             break;
         case S_KEY_FIRST:
         case S_KEY:
@@ -517,20 +650,18 @@ static void feed(struct fo_feast_body *b, const char *p, size_t n)
                 j->error = 1;
             break;
         case S_ARR_FIRST:
-            if (is_space(c))
-                break;
             if (c == ']') {
                 pop(b);
                 break;
             }
-            value_start(b, c);
-            break;
+            __attribute__((fallthrough));
         default: /* S_VALUE */
             if (is_space(c))
                 break;
             value_start(b, c);
             break;
         }
+        i++;
     }
     j->error |= saved_error;
 }
