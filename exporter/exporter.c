@@ -38,6 +38,7 @@
 
 #include "buf.h"
 #include "delivery.h"
+#include "later.h"
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
@@ -64,6 +65,7 @@ static _Atomic uint64_t exit_deadline_ns; /* set by the shutdown: the flush ends
 static pthread_t thread;
 
 struct state {
+    struct fo_feast_body later_scan; /* scans the bodies of later.h */
     struct fo_resource resource;
     struct fo_metrics *metrics;
     struct fo_feast_metrics *feast;
@@ -244,6 +246,21 @@ static void split_target(struct fo_span *s)
     s->path_len = (uint16_t)(f != NULL ? (size_t)(f - h->target) : i);
 }
 
+/* The statuses of a response body the host handed over (later.h). */
+static void scan_later(struct state *st, uint32_t idx, struct fo_feast_stats *stats)
+{
+    struct fo_later *l = fo_later_at(idx);
+    if (l == NULL)
+        return;
+    struct fo_feast_body *b = &st->later_scan;
+    size_t len = l->len < FO_LATER_BODY_MAX ? l->len : FO_LATER_BODY_MAX;
+    fo_feast_body_resume(b, stats, &l->resume);
+    fo_feast_body_response(b, l->body, len);
+    fo_feast_body_response_end(b, 1);
+    *stats = b->stats;
+    fo_later_release(l);
+}
+
 static void make_span(struct state *st, const struct fo_record *r, struct fo_span *s,
                       uint64_t mono_to_unix)
 {
@@ -262,6 +279,9 @@ static void make_span(struct state *st, const struct fo_record *r, struct fo_spa
         memcpy(h->traceparent, r->http.traceparent, FO_TRACEPARENT_LEN);
     if (h->flags & FO_HTTP_F_FEAST) {
         s->rec.feast = r->feast;
+        if (h->flags & FO_HTTP_F_FEAST_LATER)
+            scan_later(st, r->feast_later, &s->rec.feast);
+        h->flags &= (uint8_t)~FO_HTTP_F_FEAST_LATER;
     } else {
         s->rec.feast.kind = FO_FEAST_BODY_NONE;
         s->rec.feast.known = 0;
@@ -655,6 +675,7 @@ static void atfork_child(void)
     atomic_store(&thread_done, 0);
     atomic_store(&exit_deadline_ns, 0);
     fo_ring_reset(&fo_records);
+    fo_later_reset();
 }
 
 int fo_exporter_init(const struct fo_config *c)
@@ -671,6 +692,9 @@ int fo_exporter_init(const struct fo_config *c)
     int rc = fo_ring_init(&fo_records, cap);
     if (rc != 0)
         return rc;
+    if (fo_later_init() != 0) /* Feast response bodies are then scanned by the host */
+        fo_log(FO_LOG_WARN, "later_init", "cannot map the Feast body pool: bodies are read "
+               "on the server's threads");
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
     return 0;
 }

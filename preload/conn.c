@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "exporter/exporter.h"
+#include "exporter/later.h"
 #include "http1.h"
 
 enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_DEAD = 2 };
@@ -131,10 +132,31 @@ static void slot_free(struct fo_conn *c)
         ;
 }
 
+/*
+ * A Feast response body all in the write that ends its exchange (see
+ * later.h): copied for the exporter thread to scan when a slot takes it,
+ * scanned here otherwise.
+ */
+static __attribute__((noinline)) void feast_tail(struct fo_conn *c, struct fo_record *rec)
+{
+    const struct fo_http1 *h = &c->h1;
+    struct fo_later *l = h->feast_tail_len <= FO_LATER_BODY_MAX ? fo_later_claim() : NULL;
+    if (l != NULL) {
+        memcpy(l->body, h->feast_tail, h->feast_tail_len);
+        l->len = (uint32_t)h->feast_tail_len;
+        fo_feast_body_save(&c->feast, &l->resume);
+        rec->http.flags |= FO_HTTP_F_FEAST_LATER;
+        rec->feast_later = (uint16_t)fo_later_index(l);
+        return;
+    }
+    fo_feast_body_response(&c->feast, h->feast_tail, h->feast_tail_len);
+    fo_feast_body_response_end(&c->feast, 1);
+}
+
 /* Hands one finished exchange to the exporter through the ring. */
 static inline __attribute__((always_inline)) void emit(void *ctx, const struct fo_http_info *info)
 {
-    const struct fo_conn *c = ctx;
+    struct fo_conn *c = ctx;
     struct fo_record *rec = fo_ring_claim(&fo_records);
     if (rec != NULL) {
         /* The fixed fields, then strings up to their lengths: most of the
@@ -149,10 +171,13 @@ static inline __attribute__((always_inline)) void emit(void *ctx, const struct f
         rec->peer_port = c->peer_port;
         rec->local_port = c->local_port;
         rec->scheme = FO_SCHEME_HTTP;
-        if (info->flags & FO_HTTP_F_FEAST)
+        if (info->flags & FO_HTTP_F_FEAST) {
+            if (c->h1.feast_tail != NULL)
+                feast_tail(c, rec);
             rec->feast = c->feast.stats;
-        else
+        } else {
             rec->feast.kind = FO_FEAST_BODY_NONE;
+        }
         fo_ring_publish(&fo_records, rec);
     }
     fo_exporter_start();
@@ -277,6 +302,7 @@ void fo_conn_on_accept(int fd, const struct sockaddr *peer, socklen_t peer_len)
     if (fo_conn_feast_budget > 0) {
         c->h1.feast = &c->feast;
         c->h1.feast_budget = fo_conn_feast_budget;
+        c->h1.feast_defer = 1;
     }
     struct fo_conn *old = atomic_exchange(&fo_conn_table[fd], c);
     if (old != NULL)

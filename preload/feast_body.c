@@ -722,3 +722,31 @@ void fo_feast_body_response_end(struct fo_feast_body *b, int complete)
         memset(b->stats.status, 0, sizeof b->stats.status);
     b->req_ok = 0; /* once */
 }
+
+int fo_feast_body_response_fresh(const struct fo_feast_body *b)
+{
+    return b->stats.kind == FO_FEAST_BODY_GOF && b->response && b->req_ok && b->seen == 0 &&
+           b->json.state == S_VALUE && b->json.depth == 0;
+}
+
+void fo_feast_body_save(const struct fo_feast_body *b, struct fo_feast_resume *r)
+{
+    r->budget = b->budget;
+    r->n_entity_keys = b->n_entity_keys;
+    memcpy(r->feature_view, b->feature_view, sizeof r->feature_view);
+}
+
+void fo_feast_body_resume(struct fo_feast_body *b, const struct fo_feast_stats *st,
+                          const struct fo_feast_resume *r)
+{
+    b->stats = *st;
+    json_reset(&b->json);
+    b->budget = r->budget;
+    b->seen = 0;
+    b->response = 1;
+    b->req_ok = 1;
+    b->n_hashes = 0;
+    b->views_over = 0;
+    b->n_entity_keys = r->n_entity_keys;
+    memcpy(b->feature_view, r->feature_view, sizeof b->feature_view);
+}

@@ -73,4 +73,24 @@ void fo_feast_body_response(struct fo_feast_body *b, const char *data, size_t le
 /* The response body ended; b->stats is final. */
 void fo_feast_body_response_end(struct fo_feast_body *b, int complete);
 
+/*
+ * A response can be scanned on another thread (the exporter's): what the
+ * response scan takes from the request's, beside the statistics so far.
+ */
+struct fo_feast_resume {
+    uint32_t budget;
+    uint16_t n_entity_keys;
+    uint8_t feature_view[FO_FEAST_FEATURES_MAX];
+};
+
+/* True when b waits for a response body to scan and has seen none of it. */
+int fo_feast_body_response_fresh(const struct fo_feast_body *b);
+
+/* Saves what a fresh response scan of b needs besides b->stats. */
+void fo_feast_body_save(const struct fo_feast_body *b, struct fo_feast_resume *r);
+
+/* Makes b the fresh response scan that was saved as r, with statistics st. */
+void fo_feast_body_resume(struct fo_feast_body *b, const struct fo_feast_stats *st,
+                          const struct fo_feast_resume *r);
+
 #endif

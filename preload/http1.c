@@ -740,13 +740,15 @@ HOT int finish_response(struct fo_http1 *h, uint64_t now_ns, uint16_t flags,
         /* Whatever was not seen whole is unknown. */
         if (h->fstate == F_REQUEST)
             fo_feast_body_request_end(h->feast, 0);
-        fo_feast_body_response_end(h->feast,
-                                   h->fstate == F_RESPONSE && !(flags & FO_HTTP_F_ABORTED));
+        if (h->feast_tail == NULL)
+            fo_feast_body_response_end(h->feast,
+                                       h->fstate == F_RESPONSE && !(flags & FO_HTTP_F_ABORTED));
         pr->info.flags |= FO_HTTP_F_FEAST;
         pr->feast = 0;
         h->fstate = F_IDLE;
     }
     emit(ctx, &pr->info);
+    h->feast_tail = NULL;
     h->first = (uint8_t)((h->first + 1) % FO_HTTP1_MAX_PENDING);
     h->npending--;
     h->wstate = close ? S_DONE : S_LINE;
@@ -814,8 +816,15 @@ HOT int response_body(struct fo_http1 *h, const char **pp, const char *end, uint
                       fo_http1_emit_fn emit, void *ctx)
 {
     size_t k = skip(&h->w_left, (size_t)(end - *pp));
-    if (h->fstate == F_RESPONSE)
-        fo_feast_body_response(h->feast, *pp, k);
+    if (h->fstate == F_RESPONSE) {
+        if (h->feast_defer && h->w_left == 0 && h->wstate == S_BODY &&
+            fo_feast_body_response_fresh(h->feast)) {
+            h->feast_tail = *pp; /* the whole body, ending here: see feast_defer */
+            h->feast_tail_len = k;
+        } else {
+            fo_feast_body_response(h->feast, *pp, k);
+        }
+    }
     *pp += k;
     if (h->w_left == 0 && h->wstate == S_BODY)
         return finish_response(h, now_ns, 0, emit, ctx);

@@ -61,6 +61,14 @@ struct fo_http1 {
     struct fo_feast_body *feast;
     uint32_t feast_budget;
     uint8_t fstate; /* F_* in http1.c */
+    /* Set by the caller: a response body that is all in the write that ends
+     * the exchange is not scanned here but handed to emit as feast_tail
+     * (feast_tail_len bytes, valid only during that call; NULL otherwise),
+     * which must scan it or have it scanned (fo_feast_body_resume) and
+     * finish it as complete. */
+    uint8_t feast_defer;
+    const char *feast_tail;
+    size_t feast_tail_len;
 };
 
 /*

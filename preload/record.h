@@ -38,6 +38,9 @@ struct fo_http_info {
 #define FO_HTTP_F_ABORTED 0x04u /* ended before the response was complete */
 #define FO_HTTP_F_UA_TRUNCATED 0x08u
 #define FO_HTTP_F_FEAST 0x10u /* the record's feast statistics apply */
+/* ... but the response body is still to be scanned: its statuses are not in
+ * them yet, and the exporter scans the body in later slot feast_later. */
+#define FO_HTTP_F_FEAST_LATER 0x20u
 
 /* What a Feast request and its response said, in counts and names only. */
 #define FO_FEAST_NAME_MAX 48
@@ -98,6 +101,7 @@ struct fo_record {
     uint8_t scheme;        /* FO_SCHEME_* */
     uint16_t peer_port;
     uint16_t local_port;
+    uint16_t feast_later; /* with FO_HTTP_F_FEAST_LATER (exporter/later.h) */
 };
 
 #define FO_SCHEME_HTTP 0

@@ -3,7 +3,8 @@
  * first byte picks the kind and the budget, the second where the input is
  * cut into request and response; each body is fed in pieces whose sizes
  * come from the data itself. Invariants are checked on the result, which
- * must equal that of the bodies fed whole.
+ * must equal that of the bodies fed whole, and of the response resumed on
+ * another scanner (as the exporter thread does).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -58,14 +59,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     feed_pieces(&b, body + cut, n - cut, 1);
     fo_feast_body_response_end(&b, 1);
 
-    /* The same bodies fed whole: the same statistics. */
-    static struct fo_feast_body w;
+    /* The same bodies whole, and the response resumed on a scanner that
+     * saw no request: the same statistics. */
+    static struct fo_feast_body w, r;
     fo_feast_body_init(&w, kind, budget);
     fo_feast_body_request(&w, (const char *)body, cut);
     fo_feast_body_request_end(&w, 1);
+    int fresh = fo_feast_body_response_fresh(&w);
+    if (fresh) {
+        struct fo_feast_resume saved;
+        fo_feast_body_save(&w, &saved);
+        memset(&r, 0x5a, sizeof r);
+        fo_feast_body_resume(&r, &w.stats, &saved);
+        fo_feast_body_response(&r, (const char *)body + cut, n - cut);
+        fo_feast_body_response_end(&r, 1);
+    }
     fo_feast_body_response(&w, (const char *)body + cut, n - cut);
     fo_feast_body_response_end(&w, 1);
     if (memcmp(&w.stats, &b.stats, sizeof w.stats) != 0)
+        abort();
+    if (fresh && memcmp(&r.stats, &b.stats, sizeof r.stats) != 0)
         abort();
 
     const struct fo_feast_stats *s = &b.stats;

@@ -52,11 +52,16 @@ def test_feast_families_over_otlp_equal_what_was_sent(receiver, hosts):
     one = {"features": ["driver_profile:years_active"], "entities": {"driver_id": [1005]}}
     many_rows = {"features": ["driver_profile:rating"],
                  "entities": {"driver_id": list(range(1001, 1013))}}  # 12 rows: 5 found
+    # A response body of ~30 KB: too large to hand to the exporter thread
+    # (exporter/later.h), so read on the server's thread.
+    large = {"features": ["driver_hourly_stats:acc_rate"],
+             "entities": {"driver_id": list(range(1001, 1401))}}
     requests = [
         ("/get-online-features", views),
         ("/get-online-features", service),
         ("/get-online-features", one),
         ("/get-online-features", many_rows),
+        ("/get-online-features", large),
         ("/push", {"push_source_name": "driver_push", "df": {"driver_id": [1]}, "to": "online"}),
         ("/push", {"push_source_name": "driver_push", "df": {}, "to": "online_and_offline"}),
         ("/materialize", {"start_ts": "2026-01-01T00:00:00", "end_ts": "2026-01-02T00:00:00",

@@ -69,6 +69,28 @@ static struct fo_feast_stats run_splits(uint8_t kind, const char *req, const cha
     if (resp != NULL)
         fo_feast_body_response_end(&b, 1);
     cr_assert_eq(memcmp(&b.stats, &whole, sizeof whole), 0, "byte by byte");
+
+    /* The response scanned elsewhere: saved once the request is read, and
+     * resumed from a copy of the statistics by a scanner that never saw it. */
+    if (resp != NULL && kind == FO_FEAST_BODY_GOF) {
+        fo_feast_body_init(&b, kind, budget);
+        fo_feast_body_request(&b, req, n);
+        fo_feast_body_request_end(&b, 1);
+        if (fo_feast_body_response_fresh(&b)) {
+            static struct fo_feast_body other;
+            struct fo_feast_resume saved;
+            fo_feast_body_save(&b, &saved);
+            struct fo_feast_stats so_far = b.stats;
+            memset(&other, 0xa5, sizeof other);
+            fo_feast_body_resume(&other, &so_far, &saved);
+            fo_feast_body_response(&other, resp, m);
+            fo_feast_body_response_end(&other, 1);
+            cr_assert_eq(memcmp(&other.stats, &whole, sizeof whole), 0, "resumed elsewhere");
+        } else {
+            /* Only a request read whole and well-formed has a response to scan. */
+            cr_assert_eq(whole.known & FO_FEAST_K_STATUSES, 0);
+        }
+    }
     return whole;
 }
 
@@ -119,6 +141,28 @@ Test(feast_body, online_features_request_and_response)
     cr_assert_eq(s.status[1][FO_FEAST_INVALID], 1);
     cr_assert_eq(s.status[1][FO_FEAST_PRESENT], 0);
     cr_assert_eq(s.status[FO_FEAST_VIEWS_MAX][FO_FEAST_PRESENT], 0);
+}
+
+Test(feast_body, a_response_is_fresh_until_its_first_byte)
+{
+    fo_feast_body_init(&b, FO_FEAST_BODY_GOF, BUDGET);
+    cr_assert_not(fo_feast_body_response_fresh(&b), "the request is not read yet");
+    fo_feast_body_request(&b, gof_req, strlen(gof_req));
+    cr_assert_not(fo_feast_body_response_fresh(&b));
+    fo_feast_body_request_end(&b, 1);
+    cr_assert(fo_feast_body_response_fresh(&b));
+    fo_feast_body_response(&b, gof_resp, 1);
+    cr_assert_not(fo_feast_body_response_fresh(&b));
+
+    fo_feast_body_init(&b, FO_FEAST_BODY_GOF, BUDGET);
+    fo_feast_body_request(&b, gof_req, 10);
+    fo_feast_body_request_end(&b, 1); /* cut short: there is nothing to scan */
+    cr_assert_not(fo_feast_body_response_fresh(&b));
+
+    fo_feast_body_init(&b, FO_FEAST_BODY_PUSH, BUDGET);
+    fo_feast_body_request(&b, "{\"to\": \"online\"}", 16);
+    fo_feast_body_request_end(&b, 1);
+    cr_assert_not(fo_feast_body_response_fresh(&b), "only /get-online-features has one");
 }
 
 Test(feast_body, feature_service_takes_every_status)

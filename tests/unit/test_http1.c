@@ -618,3 +618,90 @@ Test(http1, feast_error_responses_leave_statuses_unknown)
     cr_assert_eq(scanner.stats.known, FO_FEAST_K_REQUEST | FO_FEAST_K_VIEW_COUNT);
     cr_assert_eq(scanner.stats.entity_count, 1);
 }
+
+/* What emit saw of a deferred Feast body. */
+static const char *tail_seen;
+static size_t tail_len_seen;
+static struct fo_feast_stats stats_at_emit;
+
+static void on_emit_tail(void *ctx, const struct fo_http_info *info)
+{
+    on_emit(ctx, info);
+    tail_seen = h.feast_tail;
+    tail_len_seen = h.feast_tail_len;
+    stats_at_emit = scanner.stats;
+}
+
+/* One /get-online-features exchange with the response body written in
+ * `pieces` writes after its head (Content-Length, or chunked). */
+static void feast_exchange(const char *body, int pieces, int chunked)
+{
+    const char *req = "{\"features\": [\"v1:a\", \"v2:b\"], \"entities\": {\"id\": [1, 2]}}";
+    char head[256];
+    snprintf(head, sizeof head, "POST /get-online-features HTTP/1.1\r\nContent-Length: %zu\r\n"
+             "\r\n%s", strlen(req), req);
+    cr_assert_eq(fo_http1_on_read(&h, head, strlen(head), 1, on_emit_tail, &cap), 0);
+    if (chunked) {
+        static char out[512];
+        snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "%zx\r\n%s\r\n0\r\n\r\n", strlen(body), body);
+        cr_assert_eq(fo_http1_on_write(&h, out, strlen(out), 2, on_emit_tail, &cap), 0);
+        return;
+    }
+    snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", strlen(body));
+    cr_assert_eq(fo_http1_on_write(&h, head, strlen(head), 2, on_emit_tail, &cap), 0);
+    size_t n = strlen(body), first = pieces == 1 ? n : n / 2;
+    cr_assert_eq(fo_http1_on_write(&h, body, first, 3, on_emit_tail, &cap), 0);
+    if (first < n)
+        cr_assert_eq(fo_http1_on_write(&h, body + first, n - first, 4, on_emit_tail, &cap), 0);
+}
+
+Test(http1, a_whole_feast_response_body_is_handed_to_emit_unscanned)
+{
+    const char *body = "{\"results\": [{\"statuses\": [\"PRESENT\", \"PRESENT\"]},"
+                       " {\"statuses\": [\"PRESENT\", \"NOT_FOUND\"]},"
+                       " {\"statuses\": [\"NOT_FOUND\", \"NOT_FOUND\"]}]}";
+    h.feast = &scanner;
+    h.feast_budget = 1 << 20;
+    feast_exchange(body, 2, 0); /* not deferred: the reference */
+    cr_assert_null(tail_seen);
+    struct fo_feast_stats want = stats_at_emit;
+    cr_assert(want.known & FO_FEAST_K_STATUSES);
+
+    setup();
+    h.feast = &scanner;
+    h.feast_budget = 1 << 20;
+    h.feast_defer = 1;
+    feast_exchange(body, 1, 0);
+    cr_assert_eq(cap.n, 1);
+    cr_assert(cap.got[0].flags & FO_HTTP_F_FEAST);
+    cr_assert_eq(tail_seen, body, "the body where the host wrote it");
+    cr_assert_eq(tail_len_seen, strlen(body));
+    cr_assert_null(h.feast_tail, "valid only during emit");
+    cr_assert_eq(stats_at_emit.known & FO_FEAST_K_STATUSES, 0, "not scanned yet");
+    /* Finished elsewhere, it says what scanning here said. */
+    static struct fo_feast_body other;
+    struct fo_feast_resume saved;
+    fo_feast_body_save(&scanner, &saved);
+    fo_feast_body_resume(&other, &stats_at_emit, &saved);
+    fo_feast_body_response(&other, body, strlen(body));
+    fo_feast_body_response_end(&other, 1);
+    cr_assert_eq(memcmp(&other.stats, &want, sizeof want), 0);
+
+    /* A body in two writes, or chunked, is scanned as it goes. */
+    setup();
+    h.feast = &scanner;
+    h.feast_budget = 1 << 20;
+    h.feast_defer = 1;
+    feast_exchange(body, 2, 0);
+    cr_assert_null(tail_seen);
+    cr_assert_eq(memcmp(&stats_at_emit, &want, sizeof want), 0);
+    setup();
+    h.feast = &scanner;
+    h.feast_budget = 1 << 20;
+    h.feast_defer = 1;
+    feast_exchange(body, 1, 1);
+    cr_assert_eq(cap.n, 1);
+    cr_assert_null(tail_seen);
+    cr_assert_eq(memcmp(&stats_at_emit, &want, sizeof want), 0);
+}
