@@ -605,6 +605,9 @@ void fo_exporter_start(void)
     int expect = 0;
     if (!atomic_compare_exchange_strong(&started, &expect, 1))
         return;
+    /* Called from the host's read and write hooks, which count on errno
+     * being left alone (conn.h). */
+    int saved = errno;
     /* Created with every signal blocked, so the host's handlers never run on
      * our thread; the caller's mask is restored at once. */
     sigset_t all, old;
@@ -616,6 +619,7 @@ void fo_exporter_start(void)
         fo_log(FO_LOG_ERROR, "thread", "cannot start the exporter thread: %s", strerror(rc));
         atomic_store(&thread_done, 1);
     }
+    errno = saved;
 }
 
 void fo_exporter_shutdown(void)

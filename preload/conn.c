@@ -347,15 +347,16 @@ typedef int (*feed_fn)(struct fo_http1 *, const char *, size_t, uint64_t,
 
 /* Inlined into each caller, so the sniffer is called directly. */
 static inline __attribute__((always_inline)) void feed(int fd, const struct iovec *iov, int iovcnt,
-                                                       ssize_t r, int errno_val, feed_fn fn,
-                                                       int is_read)
+                                                       ssize_t r, feed_fn fn, int is_read)
 {
     if (r < 0) {
-        if (is_reset(errno_val) && is_owner()) {
+        int e = errno;
+        if (is_reset(e) && is_owner()) {
             struct fo_conn *c = atomic_load(&fo_conn_table[fd]);
             if (c != NULL)
                 detach(fd, c, 1);
         }
+        errno = e;
         return;
     }
     if (r == 0) {
@@ -389,20 +390,20 @@ static inline __attribute__((always_inline)) void feed(int fd, const struct iove
         detach(fd, c, 0);
 }
 
-void fo_conn_on_read(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int errno_val)
+void fo_conn_on_read(int fd, const struct iovec *iov, int iovcnt, ssize_t r)
 {
-    feed(fd, iov, iovcnt, r, errno_val, fo_http1_on_read, 1);
+    feed(fd, iov, iovcnt, r, fo_http1_on_read, 1);
 }
 
-void fo_conn_on_write(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int errno_val)
+void fo_conn_on_write(int fd, const struct iovec *iov, int iovcnt, ssize_t r)
 {
-    feed(fd, iov, iovcnt, r, errno_val, fo_http1_on_write, 0);
+    feed(fd, iov, iovcnt, r, fo_http1_on_write, 0);
 }
 
-void fo_conn_on_write_opaque(int fd, ssize_t r, int errno_val)
+void fo_conn_on_write_opaque(int fd, ssize_t r)
 {
     if (r < 0) {
-        feed(fd, NULL, 0, r, errno_val, fo_http1_on_write, 0);
+        feed(fd, NULL, 0, r, fo_http1_on_write, 0);
         return;
     }
     if (r == 0)

@@ -59,15 +59,18 @@ void fo_conn_forget(int fd);
 void fo_conn_on_close(int fd, int shut_how);
 
 /*
- * The host read r bytes (r as the call returned it; errno_val is errno after
- * a failure) into the buffers iov[0..iovcnt). r == 0 is end of stream.
+ * The host read r bytes (r as the call returned it, called right after it)
+ * into the buffers iov[0..iovcnt). r == 0 is end of stream. errno is left
+ * as the call set it: read and put back after a failure, and on the other
+ * paths never changed (they make no call that sets it; the exporter's start
+ * keeps it), so the hooks need not save it for every call.
  */
-void fo_conn_on_read(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int errno_val);
+void fo_conn_on_read(int fd, const struct iovec *iov, int iovcnt, ssize_t r);
 
-/* The host wrote r bytes from iov[0..iovcnt); errno_val as above. */
-void fo_conn_on_write(int fd, const struct iovec *iov, int iovcnt, ssize_t r, int errno_val);
+/* The host wrote r bytes from iov[0..iovcnt); as above. */
+void fo_conn_on_write(int fd, const struct iovec *iov, int iovcnt, ssize_t r);
 
 /* The host sent r bytes we cannot see (sendfile). */
-void fo_conn_on_write_opaque(int fd, ssize_t r, int errno_val);
+void fo_conn_on_write_opaque(int fd, ssize_t r);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * hooks_io.c - interposed calls that move bytes: on a followed fd they hand
- * what was actually read or written to the connection layer; on any other
- * fd they cost one table lookup.
+ * what was actually read or written to the connection layer (which leaves
+ * errno as the call set it); on any other fd they cost one table lookup.
  */
 #include <errno.h>
 #include <sys/sendfile.h>
@@ -14,10 +14,8 @@
 static ssize_t did_read(int fd, void *buf, size_t len, ssize_t r)
 {
     if (fo_conn_followed(fd)) {
-        int saved = errno;
         struct iovec iov = {buf, len};
-        fo_conn_on_read(fd, &iov, 1, r, saved);
-        errno = saved;
+        fo_conn_on_read(fd, &iov, 1, r);
     }
     return r;
 }
@@ -25,9 +23,7 @@ static ssize_t did_read(int fd, void *buf, size_t len, ssize_t r)
 static ssize_t did_readv(int fd, const struct iovec *iov, int iovcnt, ssize_t r)
 {
     if (fo_conn_followed(fd)) {
-        int saved = errno;
-        fo_conn_on_read(fd, iov, iovcnt, r, saved);
-        errno = saved;
+        fo_conn_on_read(fd, iov, iovcnt, r);
     }
     return r;
 }
@@ -52,10 +48,8 @@ static ssize_t did_recv(int fd, void *buf, size_t len, int flags, ssize_t r)
 static ssize_t did_write(int fd, const void *buf, size_t len, ssize_t r)
 {
     if (fo_conn_followed(fd)) {
-        int saved = errno;
         struct iovec iov = {(void *)buf, len};
-        fo_conn_on_write(fd, &iov, 1, r, saved);
-        errno = saved;
+        fo_conn_on_write(fd, &iov, 1, r);
     }
     return r;
 }
@@ -63,9 +57,7 @@ static ssize_t did_write(int fd, const void *buf, size_t len, ssize_t r)
 static ssize_t did_writev(int fd, const struct iovec *iov, int iovcnt, ssize_t r)
 {
     if (fo_conn_followed(fd)) {
-        int saved = errno;
-        fo_conn_on_write(fd, iov, iovcnt, r, saved);
-        errno = saved;
+        fo_conn_on_write(fd, iov, iovcnt, r);
     }
     return r;
 }
@@ -122,14 +114,15 @@ FO_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     ssize_t r = fo_real.recvmsg(fd, msg, flags);
     if (!fo_conn_followed(fd) || (flags & MSG_PEEK))
         return r;
-    int saved = errno;
-    if (flags & MSG_TRUNC)
+    if (flags & MSG_TRUNC) {
+        int saved = errno;
         fo_conn_forget(fd);
-    else if (r < 0) /* msg may be a pointer the kernel refused: not touched */
-        fo_conn_on_read(fd, NULL, 0, r, saved);
-    else
-        fo_conn_on_read(fd, msg->msg_iov, (int)msg->msg_iovlen, r, saved);
-    errno = saved;
+        errno = saved;
+    } else if (r < 0) { /* msg may be a pointer the kernel refused: not touched */
+        fo_conn_on_read(fd, NULL, 0, r);
+    } else {
+        fo_conn_on_read(fd, msg->msg_iov, (int)msg->msg_iovlen, r);
+    }
     return r;
 }
 
@@ -170,9 +163,7 @@ FO_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 static ssize_t did_sendfile(int fd, ssize_t r)
 {
     if (fo_conn_followed(fd)) {
-        int saved = errno;
-        fo_conn_on_write_opaque(fd, r, saved);
-        errno = saved;
+        fo_conn_on_write_opaque(fd, r);
     }
     return r;
 }

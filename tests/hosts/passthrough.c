@@ -35,16 +35,17 @@ static unsigned sum(const void *p, ssize_t n)
     return h;
 }
 
-/* One transcript line: the call, what it returned, errno when it failed,
- * and a checksum of the buffer when bytes came in. */
+/* One transcript line: the call, what it returned, errno after it (set to
+ * EDOM before it: a call that succeeds leaves it alone), and a checksum of
+ * the buffer when bytes came in. */
 #define LOG(what, r, buf)                                                      \
     do {                                                                       \
         ssize_t r_ = (r);                                                      \
         int e_ = errno;                                                        \
-        printf("%-28s r=%zd errno=%s sum=%08x\n", what, r_,                    \
-               r_ < 0 ? strerrorname_np(e_) : "-",                             \
+        const char *n_ = strerrorname_np(e_);                                  \
+        printf("%-28s r=%zd errno=%s sum=%08x\n", what, r_, n_ ? n_ : "?",     \
                (buf) != NULL && r_ > 0 ? sum((buf), r_) : 0u);                 \
-        errno = 0;                                                             \
+        errno = EDOM;                                                          \
     } while (0)
 
 static char buf[65536];
@@ -138,6 +139,7 @@ static void socket_calls(const char *kind, int wfd, int rfd)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    errno = EDOM;
     signal(SIGPIPE, SIG_IGN);
 
     /* pipe */

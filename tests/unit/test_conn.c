@@ -34,7 +34,7 @@ TestSuite(conn, .init = setup);
 static void feed_read(int fd, const char *s)
 {
     struct iovec iov = {(void *)s, strlen(s)};
-    fo_conn_on_read(fd, &iov, 1, (ssize_t)iov.iov_len, 0);
+    fo_conn_on_read(fd, &iov, 1, (ssize_t)iov.iov_len);
 }
 
 Test(conn, accepted_inet_connections_are_followed_others_are_not)
@@ -106,7 +106,7 @@ static void on_alarm(int sig)
         hits++;
         /* An interposed read in a handler, on the very fd being parsed. */
         struct iovec iov = {(void *)"x", 1};
-        fo_conn_on_read(sv[0], &iov, 1, 1, 0);
+        fo_conn_on_read(sv[0], &iov, 1, 1);
     }
 }
 
@@ -130,7 +130,7 @@ Test(conn, a_handler_finding_the_slot_busy_stops_following_instead_of_entering)
     for (int round = 0; round < 50 && hits == 0; round++) {
         inside = 1;
         struct iovec iov = {big, len};
-        fo_conn_on_read(sv[0], &iov, 1, (ssize_t)len, 0);
+        fo_conn_on_read(sv[0], &iov, 1, (ssize_t)len);
         inside = 0;
     }
     struct itimerval off = {{0, 0}, {0, 0}};
