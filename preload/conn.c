@@ -159,10 +159,10 @@ static inline __attribute__((always_inline)) void emit(void *ctx, const struct f
     struct fo_conn *c = ctx;
     struct fo_record *rec = fo_ring_claim(&fo_records);
     if (rec != NULL) {
-        /* The fixed fields, then strings up to their lengths: most of the
-         * half-kilobyte record is unused room. */
-        memcpy(&rec->http, info, offsetof(struct fo_http_info, target));
-        memcpy(rec->http.target, info->target, info->target_len);
+        /* The fixed fields with the target (it follows them), then the
+         * other strings up to their lengths: most of the record is unused
+         * room. */
+        memcpy(&rec->http, info, offsetof(struct fo_http_info, target) + info->target_len);
         memcpy(rec->http.user_agent, info->user_agent, info->ua_len);
         if (info->flags & FO_HTTP_F_TRACEPARENT)
             memcpy(rec->http.traceparent, info->traceparent, FO_TRACEPARENT_LEN);
