@@ -10,6 +10,11 @@
  * head is scanned at once only in calls of 16 bytes or more). When no line
  * is long enough to be carried over as a prefix, both runs must emit the
  * same exchanges and stop at the same step.
+ *
+ * Feast body statistics are on, with a response body that is whole in its
+ * last write handed to emit (as the connection layer asks): emit scans it
+ * on a second scanner resumed from the first, as the exporter thread does,
+ * and both runs must give the same statistics.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,8 +28,12 @@
 struct state {
     uint64_t now;
     int emitted;
+    struct fo_http1 *h;
     struct fo_http_info kept[KEPT_MAX]; /* the first exchanges, normalised */
+    struct fo_feast_stats feast[KEPT_MAX];
 };
+
+static struct fo_feast_body scanner, resumed;
 
 static void on_emit(void *ctx, const struct fo_http_info *info)
 {
@@ -44,6 +53,20 @@ static void on_emit(void *ctx, const struct fo_http_info *info)
         memcpy(k->user_agent, info->user_agent, info->ua_len);
         if (info->flags & FO_HTTP_F_TRACEPARENT)
             memcpy(k->traceparent, info->traceparent, FO_TRACEPARENT_LEN);
+        memset(&st->feast[st->emitted], 0, sizeof st->feast[0]);
+    }
+    if (info->flags & FO_HTTP_F_FEAST) {
+        const struct fo_feast_stats *fs = &scanner.stats;
+        if (st->h->feast_tail != NULL) {
+            struct fo_feast_resume saved;
+            fo_feast_body_save(&scanner, &saved);
+            fo_feast_body_resume(&resumed, &scanner.stats, &saved);
+            fo_feast_body_response(&resumed, st->h->feast_tail, st->h->feast_tail_len);
+            fo_feast_body_response_end(&resumed, 1);
+            fs = &resumed.stats;
+        }
+        if (st->emitted < KEPT_MAX)
+            st->feast[st->emitted] = *fs;
     }
     st->emitted++;
 }
@@ -77,6 +100,10 @@ static long run(const uint8_t *data, size_t size, size_t piece, struct state *st
     struct fo_http1 h;
     long stopped_at = -1, step = 0;
     fo_http1_init(&h);
+    h.feast = &scanner;
+    h.feast_budget = 1u << 20;
+    h.feast_defer = 1;
+    st->h = &h;
     size_t i = 0;
     int closed = 0;
     while (i < size && !closed) {
@@ -141,7 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     int kept = whole.emitted < KEPT_MAX ? whole.emitted : KEPT_MAX;
     if (a != b || whole.emitted != pieces.emitted ||
-        memcmp(whole.kept, pieces.kept, (size_t)kept * sizeof whole.kept[0]) != 0)
+        memcmp(whole.kept, pieces.kept, (size_t)kept * sizeof whole.kept[0]) != 0 ||
+        memcmp(whole.feast, pieces.feast, (size_t)kept * sizeof whole.feast[0]) != 0)
         abort();
     return 0;
 }
