@@ -253,16 +253,7 @@ static void put_fixed64(struct fo_buf *b, unsigned field, uint64_t v)
 static size_t text_len(const char *s, size_t n, int *clean)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    /* Eight bytes at a time while none is NUL or has its high bit set. */
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    for (uint64_t w; i + 8 <= n; i += 8) {
-        memcpy(&w, u + i, 8);
-        if (((w | (w - ones)) & highs) != 0)
-            break;
-    }
-    while (i < n && (unsigned char)(u[i] - 1) < 0x7f) /* 0x01..0x7f */
-        i++;
+    size_t i = fo_utf8_ascii_prefix(s, n);
     *clean = i == n;
     if (*clean)
         return n;

@@ -431,28 +431,6 @@ static void value_start(struct fo_feast_body *b, char c)
     }
 }
 
-/* Are all of s[0..n) in 0x01..0x7f? Eight at a time: a byte outside sets
- * its top bit in (w - 0x01...) | w, one inside does not. */
-static int plain_ascii(const char *s, size_t n)
-{
-    const uint64_t ones = 0x0101010101010101u, tops = 0x8080808080808080u;
-    uint64_t w;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, s + i, 8);
-        if (((w - ones) | w) & tops)
-            return 0;
-    }
-    if (i < n) {
-        unsigned char t[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-        memcpy(t, s + i, n - i);
-        memcpy(&w, t, 8);
-        if (((w - ones) | w) & tops)
-            return 0;
-    }
-    return 1;
-}
-
 /* A kept value is complete: make it valid UTF-8 in at most
  * FO_FEAST_NAME_MAX bytes. */
 static void clean_value(struct fo_json *j)
@@ -460,8 +438,8 @@ static void clean_value(struct fo_json *j)
     lone_surrogate(j);
     if (j->truncated)
         j->buf_len = (uint8_t)fo_utf8_cut(j->buf, j->buf_len);
-    if (plain_ascii(j->buf, j->buf_len))
-        return; /* the common case */
+    if (fo_utf8_ascii_prefix(j->buf, j->buf_len) == j->buf_len)
+        return; /* ASCII: the common case */
     char tmp[FO_FEAST_NAME_MAX];
     int cut = 0;
     size_t n = fo_utf8_clean(tmp, sizeof tmp, j->buf, j->buf_len, &cut);

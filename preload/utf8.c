@@ -1,7 +1,25 @@
 /* utf8.c - UTF-8 validity and repair (see utf8.h). */
 #include "utf8.h"
 
+#include <stdint.h>
 #include <string.h>
+
+size_t fo_utf8_ascii_prefix(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    /* A byte of a word that is NUL or has its high bit set sets its high
+     * bit in w | (w - 0x01...). */
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    for (uint64_t w; i + 8 <= n; i += 8) {
+        memcpy(&w, u + i, 8);
+        if (((w | (w - ones)) & highs) != 0)
+            break;
+    }
+    while (i < n && (unsigned char)(u[i] - 1) < 0x7f) /* 0x01..0x7f */
+        i++;
+    return i;
+}
 
 size_t fo_utf8_seq(const unsigned char *s, size_t n)
 {

@@ -23,6 +23,12 @@
 size_t fo_utf8_seq(const unsigned char *s, size_t n);
 
 /*
+ * How many bytes s[0..n) starts with that are ASCII and not NUL (0x01 to
+ * 0x7f), each valid UTF-8 on its own: what needs no repair. Eight at a time.
+ */
+size_t fo_utf8_ascii_prefix(const char *s, size_t n);
+
+/*
  * The length of s[0..n) without a multi-byte character that the end cuts
  * short (a lead byte with fewer continuation bytes than it announces).
  * Used where a name was truncated at a byte count.
