@@ -5,11 +5,12 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#include "preload/slots.h"
+
 static struct fo_later *pool;
-/* At or below the lowest free slot (a release moves it down), so that a
- * process touches the memory of only as many slots as it has had in use at
- * once. Only a hint: a slot found taken is skipped. */
-static _Atomic uint32_t hint;
+static _Atomic size_t hint; /* slots are taken lowest first (slots.h) */
+
+_Static_assert(offsetof(struct fo_later, busy) == 0, "a slot starts with its flag");
 
 int fo_later_init(void)
 {
@@ -25,20 +26,8 @@ struct fo_later *fo_later_claim(void)
 {
     if (pool == NULL)
         return NULL;
-    uint32_t start = atomic_load_explicit(&hint, memory_order_relaxed);
-    for (uint32_t k = start; k < FO_LATER_SLOTS; k++) {
-        uint32_t expect = 0;
-        if (atomic_load_explicit(&pool[k].busy, memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_strong_explicit(&pool[k].busy, &expect, 1,
-                                                    memory_order_acquire,
-                                                    memory_order_relaxed)) {
-            uint32_t h = start;
-            atomic_compare_exchange_strong_explicit(&hint, &h, k + 1, memory_order_relaxed,
-                                                    memory_order_relaxed);
-            return &pool[k];
-        }
-    }
-    return NULL;
+    size_t k = fo_slot_take(pool, sizeof *pool, FO_LATER_SLOTS, &hint, 0, 1);
+    return k < FO_LATER_SLOTS ? &pool[k] : NULL;
 }
 
 uint32_t fo_later_index(const struct fo_later *l)
@@ -53,12 +42,7 @@ struct fo_later *fo_later_at(uint32_t idx)
 
 void fo_later_release(struct fo_later *l)
 {
-    uint32_t k = fo_later_index(l);
-    atomic_store_explicit(&l->busy, 0, memory_order_release);
-    uint32_t h = atomic_load_explicit(&hint, memory_order_relaxed);
-    while (k < h && !atomic_compare_exchange_weak_explicit(&hint, &h, k, memory_order_relaxed,
-                                                           memory_order_relaxed))
-        ;
+    fo_slot_give(pool, sizeof *pool, fo_later_index(l), &hint, 0);
 }
 
 void fo_later_reset(void)

@@ -8,8 +8,8 @@
  * length (docs/benchmarks.md). So a response body that is all in that write
  * is copied into a slot of this pool with what its scan needs, the record
  * names the slot, and the exporter thread scans it and frees the slot. A
- * fixed pool, mapped once; slots are taken lowest first with a
- * compare-and-swap: nothing allocates, locks or blocks. With no slot free,
+ * fixed pool, mapped once; slots are taken lowest first (preload/slots.h):
+ * nothing allocates, locks or blocks. With no slot free,
  * or a body larger than a slot, the host's thread scans the body itself.
  */
 #ifndef FO_LATER_H

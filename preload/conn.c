@@ -13,11 +13,12 @@
 #include "exporter/exporter.h"
 #include "exporter/later.h"
 #include "http1.h"
+#include "slots.h"
 
 enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_DEAD = 2 };
 
 struct fo_conn {
-    _Atomic uint32_t state;    /* SLOT_* */
+    _Atomic uint32_t state;    /* SLOT_*: the slot's flag (slots.h) */
     _Atomic uint32_t busy;     /* 1 while one thread works on the slot */
     _Atomic uint32_t detached; /* no longer in the table: reap when idle */
     uint16_t peer_port;
@@ -27,6 +28,8 @@ struct fo_conn {
     struct fo_http1 h1;
     struct fo_feast_body feast; /* touched only by Feast requests */
 };
+
+_Static_assert(offsetof(struct fo_conn, state) == 0, "a slot starts with its flag");
 
 uint32_t fo_conn_feast_budget;
 
@@ -94,29 +97,12 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * Slots are taken lowest first: pool_hint is at or below the lowest free
- * slot (every free moves it down), so a server with N connections open at
- * once touches the memory of about N slots, however many connections come
- * and go. (Taking them in turn touched every slot of the pool over time:
- * the process's memory grew with its connection count up to the pool's
- * size.) The hint is only a hint: a slot found taken is skipped.
- */
+/* Slots are taken lowest first (slots.h). */
 static struct fo_conn *slot_alloc(void)
 {
-    size_t start = atomic_load_explicit(&pool_hint, memory_order_relaxed);
-    for (size_t i = 0; i < pool_size; i++) {
-        size_t k = (start + i) % pool_size;
-        struct fo_conn *c = &pool[k];
-        uint32_t expect = SLOT_FREE;
-        if (atomic_load_explicit(&c->state, memory_order_relaxed) == SLOT_FREE &&
-            atomic_compare_exchange_strong(&c->state, &expect, SLOT_LIVE)) {
-            size_t h = start;
-            atomic_compare_exchange_strong_explicit(&pool_hint, &h, k + 1, memory_order_relaxed,
-                                                    memory_order_relaxed);
-            return c;
-        }
-    }
+    size_t k = fo_slot_take(pool, sizeof *pool, pool_size, &pool_hint, SLOT_FREE, SLOT_LIVE);
+    if (k < pool_size)
+        return &pool[k];
     atomic_fetch_add_explicit(&pool_exhausted, 1, memory_order_relaxed);
     return NULL;
 }
@@ -124,12 +110,7 @@ static struct fo_conn *slot_alloc(void)
 /* Frees a slot and lowers the hint to it. */
 static void slot_free(struct fo_conn *c)
 {
-    size_t k = (size_t)(c - pool);
-    atomic_store_explicit(&c->state, SLOT_FREE, memory_order_release);
-    size_t h = atomic_load_explicit(&pool_hint, memory_order_relaxed);
-    while (k < h && !atomic_compare_exchange_weak_explicit(&pool_hint, &h, k, memory_order_relaxed,
-                                                           memory_order_relaxed))
-        ;
+    fo_slot_give(pool, sizeof *pool, (size_t)(c - pool), &pool_hint, SLOT_FREE);
 }
 
 /*
