@@ -703,8 +703,7 @@ void fo_feast_body_response_end(struct fo_feast_body *b, int complete)
 
 int fo_feast_body_response_fresh(const struct fo_feast_body *b)
 {
-    return b->stats.kind == FO_FEAST_BODY_GOF && b->response && b->req_ok && b->seen == 0 &&
-           b->json.state == S_VALUE && b->json.depth == 0;
+    return b->stats.kind == FO_FEAST_BODY_GOF && b->response && b->req_ok && b->seen == 0;
 }
 
 void fo_feast_body_save(const struct fo_feast_body *b, struct fo_feast_resume *r)

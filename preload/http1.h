@@ -63,9 +63,9 @@ struct fo_http1 {
     uint8_t fstate; /* F_* in http1.c */
     /* Set by the caller: a response body that is all in the write that ends
      * the exchange is not scanned here but handed to emit as feast_tail
-     * (feast_tail_len bytes, valid only during that call; NULL otherwise),
-     * which must scan it or have it scanned (fo_feast_body_resume) and
-     * finish it as complete. */
+     * (feast_tail_len bytes, valid only during that call; NULL otherwise).
+     * emit scans it, or has it scanned (fo_feast_body_resume), as a
+     * complete body, unless it drops the exchange altogether. */
     uint8_t feast_defer;
     const char *feast_tail;
     size_t feast_tail_len;

@@ -560,10 +560,18 @@ Test(http1, every_prefix_ends_at_a_guard_page)
 
 static struct fo_feast_body scanner;
 
-Test(http1, feast_bodies_are_scanned_through_framing)
+/* Feast statistics on, for h just set up; defer as the connection layer
+ * asks (see feast_defer). */
+static void feast_on(int defer)
 {
     h.feast = &scanner;
     h.feast_budget = 1 << 20;
+    h.feast_defer = (uint8_t)defer;
+}
+
+Test(http1, feast_bodies_are_scanned_through_framing)
+{
+    feast_on(0);
     /* A chunked request body cut inside a chunk, then a Content-Length
      * response written in two pieces. */
     const char *c1 = "{\"features\": [\"v1:a\", \"v2:", *c2 = "b\"], ",
@@ -604,8 +612,7 @@ Test(http1, feast_bodies_are_scanned_through_framing)
 
 Test(http1, feast_error_responses_leave_statuses_unknown)
 {
-    h.feast = &scanner;
-    h.feast_budget = 1 << 20;
+    feast_on(0);
     const char *req = "{\"features\": [\"v:a\"], \"entities\": {\"id\": [1]}}";
     char head[160];
     snprintf(head, sizeof head, "POST /get-online-features HTTP/1.1\r\nContent-Length: %zu\r\n\r\n",
@@ -661,17 +668,14 @@ Test(http1, a_whole_feast_response_body_is_handed_to_emit_unscanned)
     const char *body = "{\"results\": [{\"statuses\": [\"PRESENT\", \"PRESENT\"]},"
                        " {\"statuses\": [\"PRESENT\", \"NOT_FOUND\"]},"
                        " {\"statuses\": [\"NOT_FOUND\", \"NOT_FOUND\"]}]}";
-    h.feast = &scanner;
-    h.feast_budget = 1 << 20;
+    feast_on(0);
     feast_exchange(body, 2, 0); /* not deferred: the reference */
     cr_assert_null(tail_seen);
     struct fo_feast_stats want = stats_at_emit;
     cr_assert(want.known & FO_FEAST_K_STATUSES);
 
     setup();
-    h.feast = &scanner;
-    h.feast_budget = 1 << 20;
-    h.feast_defer = 1;
+    feast_on(1);
     feast_exchange(body, 1, 0);
     cr_assert_eq(cap.n, 1);
     cr_assert(cap.got[0].flags & FO_HTTP_F_FEAST);
@@ -690,16 +694,12 @@ Test(http1, a_whole_feast_response_body_is_handed_to_emit_unscanned)
 
     /* A body in two writes, or chunked, is scanned as it goes. */
     setup();
-    h.feast = &scanner;
-    h.feast_budget = 1 << 20;
-    h.feast_defer = 1;
+    feast_on(1);
     feast_exchange(body, 2, 0);
     cr_assert_null(tail_seen);
     cr_assert_eq(memcmp(&stats_at_emit, &want, sizeof want), 0);
     setup();
-    h.feast = &scanner;
-    h.feast_budget = 1 << 20;
-    h.feast_defer = 1;
+    feast_on(1);
     feast_exchange(body, 1, 1);
     cr_assert_eq(cap.n, 1);
     cr_assert_null(tail_seen);
