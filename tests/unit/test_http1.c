@@ -310,6 +310,49 @@ Test(http1, header_names_match_in_any_case_and_only_whole)
     cr_assert_eq(rd("GET / HTTP/1.1\r\n\r\n", 3), FO_HTTP1_STOP);
 }
 
+/* An HTTP/1.0 exchange closes unless its Connection header lists keep-alive:
+ * does the connection go on after one with this value (on the side given)? */
+static int goes_on(const char *value, int on_response)
+{
+    char req[128], resp[128];
+    snprintf(req, sizeof req, "GET / HTTP/1.0\r\nConnection: %s\r\n\r\n",
+             on_response ? "keep-alive" : value);
+    snprintf(resp, sizeof resp,
+             "HTTP/1.0 200 OK\r\nConnection: %s\r\nContent-Length: 1\r\n\r\nA",
+             on_response ? value : "keep-alive");
+    fo_http1_init(&h);
+    cap.n = 0;
+    cr_assert_eq(rd(req, 1), 0);
+    cr_assert_eq(wr(resp, 2), 0);
+    cr_assert_eq(cap.n, 1, "%s", value);
+    /* A closing request stops the read side; a closing response the write side. */
+    return rd("GET /next HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 3) == 0 &&
+           wr("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nB",
+              4) == 0 &&
+           cap.n == 2;
+}
+
+Test(http1, connection_words_in_any_case_and_only_exact)
+{
+    for (int side = 0; side < 2; side++) {
+        cr_assert(goes_on("keep-alive", side));
+        cr_assert(goes_on("Keep-Alive", side));
+        cr_assert(goes_on("KEEP-ALIVE", side));
+        cr_assert(goes_on("kEEp-aLIVe", side));
+        cr_assert(goes_on("Upgrade, keep-alive", side));
+        cr_assert(goes_on(" \tkeep-alive\t ", side), "OWS is not part of the value");
+        cr_assert(!goes_on("keep_alive", side));
+        cr_assert(!goes_on("keep-alivf", side));
+        cr_assert(!goes_on("keep+alive", side));
+        cr_assert(!goes_on("keep\ralive", side), "a CR is not a folded dash");
+        cr_assert(!goes_on("keep-aliv", side));
+        cr_assert(!goes_on("keep-alive2", side));
+        cr_assert(!goes_on("close", side));
+        cr_assert(!goes_on("CLOSE", side));
+        cr_assert(!goes_on("keep-alive, close", side), "close wins");
+    }
+}
+
 Test(http1, headers_not_read_are_not_judged)
 {
     /* The server judges lines we do not read; the exchange is still measured. */
