@@ -269,8 +269,19 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
     const char *p = ln->p, *end = ln->p + ln->len;
     /* The method: token characters up to a space, shorter than FO_METHOD_MAX. */
     const char *sp = p, *mend = p + (ln->len < FO_METHOD_MAX ? ln->len : FO_METHOD_MAX);
-    while (sp < mend && is_tchar((unsigned char)*sp))
-        sp++;
+    /* GET and POST, nearly every request, in one 4-byte compare each. */
+    uint32_t w4 = 0, get, post;
+    if (ln->len > 4)
+        memcpy(&w4, p, 4);
+    memcpy(&get, "GET ", 4);
+    memcpy(&post, "POST", 4);
+    if (w4 == get)
+        sp = p + 3;
+    else if (w4 == post && p[4] == ' ')
+        sp = p + 4;
+    else
+        while (sp < mend && is_tchar((unsigned char)*sp))
+            sp++;
     if (sp == p || sp == mend || *sp != ' ')
         return FO_HTTP1_STOP;
     const char *target = sp + 1;
