@@ -10,6 +10,12 @@
  * they into the connection layer (with link-time optimisation): the calls
  * between these small steps cost as much as the steps. */
 #define HOT static inline __attribute__((always_inline))
+/* Not inlined, and nothing of its body is used at its call sites (GCC). */
+#if defined(__clang__)
+#define NOIPA __attribute__((noinline))
+#else
+#define NOIPA __attribute__((noipa))
+#endif
 
 /* What the next bytes of a direction are. */
 enum {
@@ -476,7 +482,7 @@ HOT int is_keep_alive(const char *v)
  * call is kept in memory instead of registers by every step that inlines
  * its parsing. noipa: what the compiler would learn of this function's body
  * costs the request walker a register (10 instructions per request). */
-__attribute__((noipa)) static void connection_header(const char *v, size_t vlen, uint8_t *close)
+NOIPA static void connection_header(const char *v, size_t vlen, uint8_t *close)
 {
     if (vlen == 10 && is_keep_alive(v))
         *close = 0;
