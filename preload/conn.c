@@ -221,11 +221,21 @@ static void detach(int fd, struct fo_conn *c, int reset)
         retire(old, reset);
 }
 
-void fo_conn_forget(int fd)
+static void forget(int fd)
 {
     if ((size_t)fd < fo_conn_table_size &&
         atomic_load_explicit(&fo_conn_table[fd], memory_order_relaxed) != NULL && is_owner())
         detach(fd, NULL, 0);
+}
+
+/* The entry points the fd-lifecycle hooks call keep errno, and stay out of
+ * line: inlined into a hook, the registers they need are saved and
+ * restored on every call of it, on the pass-through path too. */
+__attribute__((noinline)) void fo_conn_forget(int fd)
+{
+    int saved = errno;
+    forget(fd);
+    errno = saved;
 }
 
 static int fill_addr(struct fo_conn *c, const struct sockaddr *sa)
@@ -246,11 +256,11 @@ static int fill_addr(struct fo_conn *c, const struct sockaddr *sa)
     return 0;
 }
 
-void fo_conn_on_accept(int fd, const struct sockaddr *peer, socklen_t peer_len)
+static void follow(int fd, const struct sockaddr *peer, socklen_t peer_len)
 {
     if ((size_t)fd >= fo_conn_table_size || !is_owner())
         return;
-    fo_conn_forget(fd);
+    forget(fd);
 
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -290,11 +300,18 @@ void fo_conn_on_accept(int fd, const struct sockaddr *peer, socklen_t peer_len)
         retire(old, 0);
 }
 
-void fo_conn_on_close(int fd, int shut_how)
+__attribute__((noinline)) void fo_conn_on_accept(int fd, const struct sockaddr *peer,
+                                                 socklen_t peer_len)
 {
-    if (shut_how == SHUT_RD)
-        return;
-    fo_conn_forget(fd);
+    int saved = errno;
+    follow(fd, peer, peer_len);
+    errno = saved;
+}
+
+__attribute__((noinline)) void fo_conn_on_close(int fd, int shut_how)
+{
+    if (shut_how != SHUT_RD)
+        fo_conn_forget(fd);
 }
 
 /* Takes the slot for fd, or returns NULL (not followed, or in use). */

@@ -45,6 +45,7 @@ int fo_conn_init(size_t max_conns);
 /*
  * A new connection was accepted as fd (peer address as accept returned it,
  * or NULL). Forgets any stale state for fd and follows it when it is TCP.
+ * This, fo_conn_forget and fo_conn_on_close leave errno as it was.
  */
 void fo_conn_on_accept(int fd, const struct sockaddr *peer, socklen_t peer_len);
 

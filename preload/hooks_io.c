@@ -28,14 +28,6 @@ static ssize_t did_readv(int fd, const struct iovec *iov, int iovcnt, ssize_t r)
     return r;
 }
 
-/* Out of line: inlined, its registers would be saved on every recv. */
-static __attribute__((noinline)) void forget(int fd)
-{
-    int saved = errno;
-    fo_conn_forget(fd);
-    errno = saved;
-}
-
 /* recv-family flags that return bytes without consuming them, or consume
  * bytes without returning them: neither can be fed to the sniffer. */
 static ssize_t did_recv(int fd, void *buf, size_t len, int flags, ssize_t r)
@@ -44,7 +36,7 @@ static ssize_t did_recv(int fd, void *buf, size_t len, int flags, ssize_t r)
         return r;
     if (flags & MSG_TRUNC) {
         if (fo_conn_followed(fd))
-            forget(fd);
+            fo_conn_forget(fd);
         return r;
     }
     return did_read(fd, buf, len, r);
@@ -120,7 +112,7 @@ FO_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     if (!fo_conn_followed(fd) || (flags & MSG_PEEK))
         return r;
     if (flags & MSG_TRUNC)
-        forget(fd);
+        fo_conn_forget(fd);
     else if (r < 0) /* msg may be a pointer the kernel refused: not touched */
         fo_conn_on_read(fd, NULL, 0, r);
     else

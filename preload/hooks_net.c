@@ -14,44 +14,18 @@
 #include "exporter/exporter.h"
 #include "hooks.h"
 
-/*
- * What a hook does on a followed fd is kept out of line: inlined, the
- * registers it needs are saved and restored on every call, on the
- * pass-through path too.
- */
-static __attribute__((noinline)) void forget(int fd)
-{
-    int saved = errno;
-    fo_conn_forget(fd);
-    errno = saved;
-}
-
-static __attribute__((noinline)) void closing(int fd, int how)
-{
-    int saved = errno;
-    fo_conn_on_close(fd, how);
-    errno = saved;
-}
-
-static __attribute__((noinline)) void follow(int fd, struct sockaddr *addr, socklen_t *addrlen)
-{
-    int saved = errno;
-    fo_conn_on_accept(fd, addr, addr != NULL && addrlen != NULL ? *addrlen : 0);
-    errno = saved;
-}
-
 /* A new fd from a source we do not follow: drop what the number meant. */
 static int fresh_fd(int fd)
 {
     if (fd >= 0 && fo_conn_followed(fd))
-        forget(fd);
+        fo_conn_forget(fd);
     return fd;
 }
 
 static int accepted(int fd, struct sockaddr *addr, socklen_t *addrlen)
 {
     if (fd >= 0 && fo_conn_table_size != 0)
-        follow(fd, addr, addrlen);
+        fo_conn_on_accept(fd, addr, addr != NULL && addrlen != NULL ? *addrlen : 0);
     return fd;
 }
 
@@ -74,11 +48,8 @@ FO_EXPORT int listen(int fd, int backlog)
     /* A server is starting: with a Prometheus endpoint to serve, start the
      * exporter now rather than on the first request (a pre-fork master
      * listens, then never serves a request itself). */
-    if (r == 0 && fo_exporter_start_on_listen) {
-        int saved = errno;
-        fo_exporter_start();
-        errno = saved;
-    }
+    if (r == 0 && fo_exporter_start_on_listen)
+        fo_exporter_start(); /* which keeps errno */
     return r;
 }
 
@@ -94,7 +65,7 @@ FO_EXPORT int close(int fd)
     /* The number is reusable the instant the real close returns, and another
      * thread may accept onto it, so the exchange ends before. */
     if (fo_conn_followed(fd))
-        closing(fd, SHUT_RDWR);
+        fo_conn_on_close(fd, SHUT_RDWR);
     return fo_real.close(fd);
 }
 
@@ -103,7 +74,7 @@ FO_EXPORT int shutdown(int fd, int how)
     FO_ENSURE_REAL(shutdown);
     int r = fo_real.shutdown(fd, how);
     if (r == 0 && fo_conn_followed(fd))
-        closing(fd, how);
+        fo_conn_on_close(fd, how);
     return r;
 }
 
