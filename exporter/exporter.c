@@ -58,7 +58,7 @@ struct fo_ring fo_records;
 int fo_exporter_start_on_listen;
 
 static struct fo_config cfg;
-static _Atomic int started;
+_Atomic int fo_exporter_started;
 static _Atomic int stop_requested;
 static _Atomic int thread_done;
 static _Atomic uint64_t exit_deadline_ns; /* set by the shutdown: the flush ends by then */
@@ -598,12 +598,10 @@ static void *run(void *arg)
     return NULL;
 }
 
-void fo_exporter_start(void)
+void fo_exporter_start_thread(void)
 {
-    if (atomic_load_explicit(&started, memory_order_relaxed))
-        return;
     int expect = 0;
-    if (!atomic_compare_exchange_strong(&started, &expect, 1))
+    if (!atomic_compare_exchange_strong(&fo_exporter_started, &expect, 1))
         return;
     /* Called from the host's read and write hooks, which count on errno
      * being left alone (conn.h). */
@@ -625,8 +623,8 @@ void fo_exporter_start(void)
 void fo_exporter_shutdown(void)
 {
     fo_log(FO_LOG_DEBUG, "exit_start", "pid %d: exit (exporter %s)", (int)getpid(),
-           !atomic_load(&started) ? "not started" : atomic_load(&thread_done) ? "ended" : "running");
-    if (!atomic_load(&started) || atomic_load(&thread_done))
+           !atomic_load(&fo_exporter_started) ? "not started" : atomic_load(&thread_done) ? "ended" : "running");
+    if (!atomic_load(&fo_exporter_started) || atomic_load(&thread_done))
         return;
     uint32_t ms = cfg.traces.timeout_ms > cfg.metrics.timeout_ms ? cfg.traces.timeout_ms
                                                                   : cfg.metrics.timeout_ms;
@@ -653,7 +651,7 @@ void fo_exporter_shutdown(void)
 
 static void atfork_prepare(void)
 {
-    if (!atomic_load(&started) || atomic_load(&thread_done) ||
+    if (!atomic_load(&fo_exporter_started) || atomic_load(&thread_done) ||
         pthread_equal(pthread_self(), thread))
         return;
     atomic_store_explicit(&fork_pending, 1, memory_order_release);
@@ -674,7 +672,7 @@ static void atfork_child(void)
     atomic_store(&parked, 0);
     /* Only the forking thread exists in the child: no exporter thread, and
      * the parent's unexported records are the parent's to export. */
-    atomic_store(&started, 0);
+    atomic_store(&fo_exporter_started, 0);
     atomic_store(&stop_requested, 0);
     atomic_store(&thread_done, 0);
     atomic_store(&exit_deadline_ns, 0);

@@ -5,6 +5,8 @@
 #ifndef FO_EXPORTER_H
 #define FO_EXPORTER_H
 
+#include <stdatomic.h>
+
 #include "config.h"
 #include "ring.h"
 
@@ -18,11 +20,22 @@ extern struct fo_ring fo_records;
  */
 int fo_exporter_init(const struct fo_config *cfg);
 
+/* Set once the exporter thread has been started (or its start tried). */
+extern _Atomic int fo_exporter_started;
+
+/* Starts the exporter thread unless that was done already; keeps errno. */
+void fo_exporter_start_thread(void);
+
 /*
- * Starts the exporter thread unless it runs already: a load and a branch on
- * every call after the first. Called when there is something to export.
+ * Starts the exporter thread unless it runs already: inline, a load and a
+ * branch on every call after the first (each exchange makes one). Called
+ * when there is something to export.
  */
-void fo_exporter_start(void);
+static inline void fo_exporter_start(void)
+{
+    if (!atomic_load_explicit(&fo_exporter_started, memory_order_relaxed))
+        fo_exporter_start_thread();
+}
 
 /* Set when the exporter should start as soon as the process listens
  * (the Prometheus exporter is configured). */
