@@ -703,16 +703,18 @@ inline __attribute__((always_inline)) int fo_http1_on_read(struct fo_http1 *h, c
         switch (h->rstate) {
         case S_LINE:
             if (h->rline.len == 0 && !h->rline.overflow) {
-                /* Empty lines before a request are allowed (RFC 9112 2.2). */
-                while (p < end && (*p == '\r' || *p == '\n'))
-                    p++;
-                if (p == end)
-                    break;
                 /* A method starts with a token character: TLS records,
                  * HTTP/2 frames after a preface and binary data stop here,
-                 * without waiting for a line that may never come. */
-                if (!is_tchar((unsigned char)*p))
-                    goto stop;
+                 * without waiting for a line that may never come. Empty
+                 * lines before a request are allowed (RFC 9112 2.2). */
+                if (!is_tchar((unsigned char)*p)) {
+                    while (p < end && (*p == '\r' || *p == '\n'))
+                        p++;
+                    if (p == end)
+                        break;
+                    if (!is_tchar((unsigned char)*p))
+                        goto stop;
+                }
                 h->r_start_ns = now_ns;
                 if (len >= 16) {
                     int r = head_walk(h, 0, &p, end, now_ns, emit, ctx);
