@@ -144,7 +144,12 @@ static inline __attribute__((always_inline)) void emit(void *ctx, const struct f
          * other strings up to their lengths: most of the record is unused
          * room. */
         memcpy(&rec->http, info, offsetof(struct fo_http_info, target) + info->target_len);
-        memcpy(rec->http.user_agent, info->user_agent, info->ua_len);
+        /* Most user agents are short: a fixed 16-byte move (both arrays
+         * are longer) instead of a counted copy. */
+        if (info->ua_len <= 16)
+            memcpy(rec->http.user_agent, info->user_agent, 16);
+        else
+            memcpy(rec->http.user_agent, info->user_agent, info->ua_len);
         if (info->flags & FO_HTTP_F_TRACEPARENT)
             memcpy(rec->http.traceparent, info->traceparent, FO_TRACEPARENT_LEN);
         memcpy(rec->peer_addr, c->peer_addr, sizeof rec->peer_addr);

@@ -225,3 +225,24 @@ def test_configured_routes_name_other_paths_and_the_rest_stay_bounded(receiver, 
     endpoints = {p["attributes"]["endpoint"]
                  for p in receiver.latest_points("feast_feature_server_request")}
     assert endpoints == {"/test/{what}", "GET"}, endpoints
+
+
+def test_paths_and_user_agents_of_every_short_length_reach_the_span_exactly(receiver, hosts):
+    """Short strings are copied by fixed-size moves: every length around
+    their sizes, each after a longer one on the same connection (whose
+    bytes must not show through), arrives whole and alone."""
+    h = start_feature_server(hosts, receiver, OTEL_METRICS_EXPORTER="none")
+    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=15)
+    sent = {}
+    for n in [40, *range(1, 36), 127, 128, 129, 200, 300]:
+        path = "/" + "".join(chr(ord("a") + (n + i) % 26) for i in range(n - 1))
+        ua = "".join(chr(ord("A") + (3 * n + i) % 26) for i in range(n))
+        conn.request("GET", path, headers={"User-Agent": ua})
+        r = conn.getresponse()
+        r.read()
+        sent[ua[:128]] = path[:256]
+    conn.close()
+    h.stop()
+    got = {s["attributes"]["user_agent.original"]: s["attributes"]["url.path"]
+           for s in receiver.spans()}
+    assert got == sent
