@@ -571,6 +571,59 @@ Test(http1, walked_heads_match_line_by_line)
     cr_assert_eq(c.n, 0);
 }
 
+/* HTTP/1.1 and status 200 are told by one compare each; everything else
+ * goes the general way, and both read alike whole and line by line. */
+Test(http1, versions_and_statuses_around_the_common_ones)
+{
+    static struct cap c;
+    static const struct {
+        const char *status_line;
+        int status; /* 0: the line stops the connection */
+    } resp[] = {
+        {"HTTP/1.1 200 OK", 200},      {"HTTP/1.1 200", 200},
+        {"HTTP/1.1 200  OK", 200},     {"HTTP/1.1 201 Created", 201},
+        {"HTTP/1.1 100000", 0},        {"HTTP/1.1 2000 OK", 0},
+        {"HTTP/1.1 200x OK", 0},       {"HTTP/1.1 20 OK", 0},
+        {"HTTP/1.1  200 OK", 0},       {"HTTP/1.2 200 OK", 0},
+        {"http/1.1 200 OK", 0},        {"HTTP/1.1	200 OK", 0},
+        {"HTTP/1.0 200 OK", 200},      {"HTTP/1.1 299 Fine", 299},
+        {"HTTP/1.1 200\t", 0},
+    };
+    char r[128];
+    int rc;
+    for (size_t i = 0; i < sizeof resp / sizeof resp[0]; i++) {
+        snprintf(r, sizeof r, "%s\r\nContent-Length: 0\r\n\r\n", resp[i].status_line);
+        whole_vs_bytes("GET /v HTTP/1.1\r\n\r\n", r, &c, &rc);
+        cr_assert_eq(c.n, resp[i].status != 0, "'%s'", resp[i].status_line);
+        cr_assert_eq(rc, resp[i].status != 0 ? 0 : FO_HTTP1_STOP, "'%s'", resp[i].status_line);
+        if (resp[i].status != 0)
+            cr_assert_eq(c.got[0].status, resp[i].status, "'%s'", resp[i].status_line);
+    }
+    /* An HTTP/1.0 response closes the connection: a second one stops. */
+    whole_vs_bytes("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+                   "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"
+                   "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &c, &rc);
+    cr_assert_eq(c.n, 1);
+    cr_assert_eq(rc, FO_HTTP1_STOP);
+
+    static const struct {
+        const char *request_line;
+        int minor; /* -1: the line stops the connection */
+    } req[] = {
+        {"GET / HTTP/1.1", 1},  {"GET / HTTP/1.0", 0},   {"GET / HTTP/1.2", -1},
+        {"GET / HTTP/2.1", -1}, {"GET / http/1.1", -1},  {"GET / HTTP/1.11", -1},
+        {"GET / HTTPS1.1", -1}, {"GET /x  HTTP/1.1", 1},
+    };
+    char q[128];
+    for (size_t i = 0; i < sizeof req / sizeof req[0]; i++) {
+        snprintf(q, sizeof q, "%s\r\n\r\n", req[i].request_line);
+        whole_vs_bytes(q, "HTTP/1.1 204 No Content\r\n\r\n", &c, &rc);
+        cr_assert_eq(c.n, req[i].minor >= 0, "'%s'", req[i].request_line);
+        if (req[i].minor >= 0)
+            cr_assert_eq(c.got[0].version_minor, req[i].minor, "'%s'", req[i].request_line);
+    }
+}
+
 /* --- no read beyond the input: inputs end at a guard page -------------- */
 
 Test(http1, every_prefix_ends_at_a_guard_page)
