@@ -292,18 +292,22 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
     /* The method: token characters up to a space, shorter than FO_METHOD_MAX. */
     const char *sp = p, *mend = p + (ln->len < FO_METHOD_MAX ? ln->len : FO_METHOD_MAX);
     /* GET and POST, nearly every request, in one 4-byte compare each. */
-    uint32_t w4 = 0, get, post;
+    uint32_t w4 = 0, get, post, head_w;
+    int head = 0;
     if (ln->len > 4)
         memcpy(&w4, p, 4);
     memcpy(&get, "GET ", 4);
     memcpy(&post, "POST", 4);
-    if (w4 == get)
+    memcpy(&head_w, "HEAD", 4);
+    if (w4 == get) {
         sp = p + 3;
-    else if (w4 == post && p[4] == ' ')
+    } else if (w4 == post && p[4] == ' ') {
         sp = p + 4;
-    else
+    } else {
         while (sp < mend && is_tchar((unsigned char)*sp))
             sp++;
+        head = sp - p == 4 && w4 == head_w;
+    }
     if (sp == p || sp == mend || *sp != ' ')
         return FO_HTTP1_STOP;
     const char *target = sp + 1;
@@ -365,7 +369,7 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
     copy_str(in->target, target, tlen);
     in->target_len = (uint16_t)tlen;
     in->version_minor = (uint8_t)minor;
-    pr->head = in->method_len == 4 && memcmp(p, "HEAD", 4) == 0;
+    pr->head = (uint8_t)head;
     pr->close = minor == 0; /* HTTP/1.0 closes unless it asks for keep-alive */
     h->r_cl_seen = 0;
     h->r_cl = 0;
@@ -716,8 +720,13 @@ inline __attribute__((always_inline)) int fo_http1_on_read(struct fo_http1 *h, c
     const char *p = buf, *end = buf + len;
     struct line ln;
     while (p < end) {
+        /* Nearly every read starts a request: one compare, not the
+         * switch's jump table. */
+        if (h->rstate == S_LINE)
+            goto line;
         switch (h->rstate) {
         case S_LINE:
+        line:
             if (h->rline.len == 0 && !h->rline.overflow) {
                 /* A method starts with a token character: TLS records,
                  * HTTP/2 frames after a preface and binary data stop here,
@@ -830,24 +839,26 @@ HOT int status_line(struct fo_http1 *h, const struct line *ln)
     if (ln->len < 12 || ln->overflow || version_minor(ln->p, 8) < 0 || ln->p[8] != ' ')
         return FO_HTTP1_STOP;
     uint32_t w4, ok;
-    uint16_t st;
     memcpy(&w4, ln->p + 9, 4);
     memcpy(&ok, "200 ", 4);
+    if (h->npending == 0)
+        return FO_HTTP1_STOP;
     if (w4 == ok) {
-        st = 200; /* nearly every response: one compare */
+        h->w_status = 200; /* nearly every response: one compare */
+        h->w_interim = 0;
     } else {
         unsigned d0 = (unsigned char)ln->p[9] - '0', d1 = (unsigned char)ln->p[10] - '0',
                  d2 = (unsigned char)ln->p[11] - '0';
         if (d0 > 9 || d1 > 9 || d2 > 9)
             return FO_HTTP1_STOP;
-        st = (uint16_t)(d0 * 100 + d1 * 10 + d2);
+        uint16_t st = (uint16_t)(d0 * 100 + d1 * 10 + d2);
+        if (ln->len > 12 && ln->p[12] != ' ')
+            return FO_HTTP1_STOP;
+        if (st < 100)
+            return FO_HTTP1_STOP;
+        h->w_status = st;
+        h->w_interim = st < 200 && st != 101;
     }
-    if (ln->len > 12 && ln->p[12] != ' ')
-        return FO_HTTP1_STOP;
-    if (st < 100 || h->npending == 0)
-        return FO_HTTP1_STOP;
-    h->w_status = st;
-    h->w_interim = st < 200 && st != 101;
     h->w_chunked = 0;
     h->w_cl_seen = 0;
     h->w_cl = 0;
@@ -868,8 +879,8 @@ HOT int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn
     uint16_t st = h->w_status;
     if (pr->feast && h->fstate == F_AWAIT)
         h->fstate = st == 200 ? F_RESPONSE : F_SKIP;
-    if (pr->head || st < 200 || st == 204 || st == 304)
-        return finish_response(h, now_ns, 0, emit, ctx);
+    if (pr->head || (st != 200 && (st < 200 || st == 204 || st == 304)))
+        return finish_response(h, now_ns, 0, emit, ctx); /* no body */
     if (h->w_chunked) {
         h->wstate = S_CHUNK_SIZE;
     } else if (h->w_cl_seen) {
