@@ -189,9 +189,13 @@ HOT int nl_next(struct nl_walk *w, const char **nl)
 {
     while (w->m == 0) {
         w->blk += 16;
-        if (w->blk >= w->end)
-            return 0;
-        w->m = block_bits(w, w->blk);
+        if (w->blk <= w->last) {
+            w->m = nl_bits(w->blk); /* a whole block: one test */
+        } else {
+            if (w->blk >= w->end)
+                return 0;
+            w->m = nl_bits(w->last) >> (w->blk - w->last);
+        }
     }
     *nl = w->blk + __builtin_ctz(w->m);
     w->m &= w->m - 1;
