@@ -351,11 +351,11 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
     h->npending++;
     struct fo_http1_pending *pr = reading(h);
     /* Only the fixed fields: strings are read up to their lengths, so
-     * clearing the whole entry (half a kilobyte) per request is waste. */
+     * clearing the whole entry (half a kilobyte) per request is waste.
+     * The status and end time are set where the exchange finishes, the
+     * one place it is emitted from. */
     struct fo_http_info *in = &pr->info;
     pr->head = pr->close = pr->complete = 0;
-    in->end_ns = 0;
-    in->status = 0;
     in->flags = 0;
     in->ua_len = 0;
     in->start_ns = h->r_start_ns;
