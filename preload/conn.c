@@ -150,19 +150,21 @@ static inline __attribute__((always_inline)) void emit(void *ctx, const struct f
             memcpy(rec->http.user_agent, info->user_agent, 16);
         else
             memcpy(rec->http.user_agent, info->user_agent, info->ua_len);
-        if (info->flags & FO_HTTP_F_TRACEPARENT)
-            memcpy(rec->http.traceparent, info->traceparent, FO_TRACEPARENT_LEN);
         memcpy(rec->peer_addr, c->peer_addr, sizeof rec->peer_addr);
         rec->peer_family = c->peer_family;
         rec->peer_port = c->peer_port;
         rec->local_port = c->local_port;
         rec->scheme = FO_SCHEME_HTTP;
-        if (info->flags & FO_HTTP_F_FEAST) {
-            if (c->h1.feast_tail != NULL)
-                feast_tail(c, rec);
-            rec->feast = c->feast.stats;
-        } else {
-            rec->feast.kind = FO_FEAST_BODY_NONE;
+        rec->feast.kind = FO_FEAST_BODY_NONE;
+        /* A traceparent or Feast statistics: one test for both. */
+        if (info->flags & (FO_HTTP_F_TRACEPARENT | FO_HTTP_F_FEAST)) {
+            if (info->flags & FO_HTTP_F_TRACEPARENT)
+                memcpy(rec->http.traceparent, info->traceparent, FO_TRACEPARENT_LEN);
+            if (info->flags & FO_HTTP_F_FEAST) {
+                if (c->h1.feast_tail != NULL)
+                    feast_tail(c, rec);
+                rec->feast = c->feast.stats;
+            }
         }
         fo_ring_publish(&fo_records, rec);
     }
