@@ -522,9 +522,12 @@ HOT int request_header(struct fo_http1 *h, const struct line *ln)
     size_t vlen;
     struct fo_http1_pending *pr = reading(h);
     struct fo_http_info *in = &pr->info;
-    if (ln->p[0] == ' ' || ln->p[0] == '\t')
-        return FO_HTTP1_STOP; /* obsolete line folding */
     switch (ln->p[0] | 0x20) {
+    case ' ':  /* ' ' (or NUL) */
+    case ')':  /* '\t' (or ')') */
+        if (ln->p[0] == ' ' || ln->p[0] == '\t')
+            return FO_HTTP1_STOP; /* obsolete line folding */
+        break;
     case 'u':
         if (name_at(ln, "user-agent", 10)) {
             value_of(ln, 10, &v, &vlen);
@@ -568,12 +571,15 @@ HOT int response_header(struct fo_http1 *h, const struct line *ln)
 {
     const char *v;
     size_t vlen;
-    if (ln->p[0] == ' ' || ln->p[0] == '\t')
-        return FO_HTTP1_STOP; /* obsolete line folding */
-    if (h->w_interim)
-        return FO_HTTP1_OK;
     switch (ln->p[0] | 0x20) {
+    case ' ':  /* ' ' (or NUL) */
+    case ')':  /* '\t' (or ')') */
+        if (ln->p[0] == ' ' || ln->p[0] == '\t')
+            return FO_HTTP1_STOP; /* obsolete line folding */
+        break;
     case 'c':
+        if (h->w_interim)
+            break;
         if (name_at(ln, "content-length", 14)) {
             value_of(ln, 14, &v, &vlen);
             if (content_length(v, vlen, ln->overflow, &h->w_cl_seen, &h->w_cl) != 0)
@@ -588,6 +594,8 @@ HOT int response_header(struct fo_http1 *h, const struct line *ln)
         }
         break;
     case 't':
+        if (h->w_interim)
+            break;
         if (name_at(ln, "transfer-encoding", 17)) {
             value_of(ln, 17, &v, &vlen);
             h->w_chunked = !ln->overflow && last_is_chunked(v, vlen);

@@ -624,6 +624,32 @@ Test(http1, versions_and_statuses_around_the_common_ones)
     }
 }
 
+/* The headers of a 1xx response are not read, whatever they say; a folded
+ * line stops in a response as in a request, 1xx or not. */
+Test(http1, interim_headers_are_not_read_and_folding_stops_responses)
+{
+    static struct cap c;
+    int rc;
+    whole_vs_bytes("POST /p HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /n HTTP/1.1\r\n\r\n",
+                   "HTTP/1.1 103 Early Hints\r\nContent-Length: 5\r\nTransfer-Encoding: chunked"
+                   "\r\nConnection: close\r\nLink: </a>\r\n\r\n"
+                   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                   "HTTP/1.1 204 No Content\r\n\r\n",
+                   &c, &rc);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(c.n, 2);
+    cr_assert_eq(c.got[0].status, 200);
+    cr_assert_eq(c.got[1].status, 204);
+    whole_vs_bytes("GET /f HTTP/1.1\r\n\r\n",
+                   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\t3\r\n\r\nok", &c, &rc);
+    cr_assert_eq(rc, FO_HTTP1_STOP);
+    whole_vs_bytes("GET /f HTTP/1.1\r\n\r\n",
+                   "HTTP/1.1 100 Continue\r\nX: a\r\n b\r\n\r\n"
+                   "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &c, &rc);
+    cr_assert_eq(rc, FO_HTTP1_STOP);
+    cr_assert_eq(c.n, 0);
+}
+
 /* --- no read beyond the input: inputs end at a guard page -------------- */
 
 Test(http1, every_prefix_ends_at_a_guard_page)
