@@ -310,10 +310,14 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
     } else {
         while (sp < mend && is_tchar((unsigned char)*sp))
             sp++;
+        /* GET and POST are followed by their space, and the line is
+         * longer than they are: only here can the method be wrong. */
+        if (sp == p || sp == mend || *sp != ' ')
+            return FO_HTTP1_STOP;
+        if ((size_t)(sp - p) == 7 && memcmp(p, "CONNECT", 7) == 0)
+            return FO_HTTP1_STOP; /* a tunnel follows, not HTTP */
         head = sp - p == 4 && w4 == head_w;
     }
-    if (sp == p || sp == mend || *sp != ' ')
-        return FO_HTTP1_STOP;
     const char *target = sp + 1;
     const char *vend, *vstart;
     const char *tend;
@@ -343,8 +347,6 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
     int minor = version_minor(vstart, (size_t)(vend - vstart));
     if (minor < 0 || tend <= target)
         return FO_HTTP1_STOP;
-    if ((size_t)(sp - p) == 7 && memcmp(p, "CONNECT", 7) == 0)
-        return FO_HTTP1_STOP; /* a tunnel follows, not HTTP */
     if (h->npending == FO_HTTP1_MAX_PENDING)
         return FO_HTTP1_STOP;
 
@@ -640,7 +642,7 @@ static void feast_request_end(struct fo_http1 *h)
 HOT void request_head_done(struct fo_http1 *h)
 {
     struct fo_http1_pending *pr = reading(h);
-    if (h->feast != NULL && pr->info.method_len == 4 && memcmp(pr->info.method, "POST", 4) == 0)
+    if (pr->info.method_len == 4 && memcmp(pr->info.method, "POST", 4) == 0 && h->feast != NULL)
         feast_start(h, pr);
     if (h->r_chunked) {
         h->rstate = S_CHUNK_SIZE;
