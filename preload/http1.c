@@ -377,8 +377,7 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
     in->version_minor = (uint8_t)minor;
     pr->head = (uint8_t)head;
     pr->close = minor == 0; /* HTTP/1.0 closes unless it asks for keep-alive */
-    h->r_cl_seen = 0;
-    h->r_cl = 0;
+    h->r_cl_seen = 0; /* r_cl is read only once it is set */
     h->r_chunked = 0;
     h->rstate = S_HEADERS;
     return FO_HTTP1_OK;
@@ -874,8 +873,7 @@ HOT int status_line(struct fo_http1 *h, const struct line *ln)
         h->w_interim = st < 200 && st != 101;
     }
     h->w_chunked = 0;
-    h->w_cl_seen = 0;
-    h->w_cl = 0;
+    h->w_cl_seen = 0; /* w_cl is read only once it is set */
     h->w_close = ln->p[7] == '0'; /* an HTTP/1.0 response closes by default */
     h->wstate = S_HEADERS;
     return FO_HTTP1_OK;

@@ -46,10 +46,12 @@ struct fo_http1 {
     uint8_t stopped;
     uint8_t rstate, wstate; /* per direction: what the next bytes are */
     uint8_t npending, first; /* ring of pending requests */
-    uint8_t w_close;         /* the connection closes after this response */
-    uint8_t w_chunked, r_chunked;
+    /* Side by side where they are set together, per request and per
+     * response, so the compiler can merge the stores. */
+    uint8_t r_chunked, r_cl_seen;
+    uint8_t w_chunked, w_cl_seen;
     uint8_t w_interim;       /* the response head being read is 1xx */
-    uint8_t r_cl_seen, w_cl_seen;
+    uint8_t w_close;         /* the connection closes after this response */
     uint16_t w_status;
     uint64_t r_left, w_left; /* body or chunk bytes still to skip */
     uint64_t r_cl, w_cl;
