@@ -357,7 +357,6 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
      * The status and end time are set where the exchange finishes, the
      * one place it is emitted from. */
     struct fo_http_info *in = &pr->info;
-    pr->head = pr->close = pr->complete = 0;
     in->flags = 0;
     in->ua_len = 0;
     in->start_ns = h->r_start_ns;
@@ -377,6 +376,7 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
     in->version_minor = (uint8_t)minor;
     pr->head = (uint8_t)head;
     pr->close = minor == 0; /* HTTP/1.0 closes unless it asks for keep-alive */
+    pr->complete = 0;
     h->r_cl_seen = 0; /* r_cl is read only once it is set */
     h->r_chunked = 0;
     h->rstate = S_HEADERS;
