@@ -21,15 +21,28 @@ struct fo_conn {
     _Atomic uint32_t state;    /* SLOT_*: the slot's flag (slots.h) */
     _Atomic uint32_t busy;     /* 1 while one thread works on the slot */
     _Atomic uint32_t detached; /* no longer in the table: reap when idle */
+    /* As in the record, in its order: handed over in one copy. */
+    uint8_t peer_addr[16];
+    uint8_t peer_family;
+    uint8_t scheme;
     uint16_t peer_port;
     uint16_t local_port;
-    uint8_t peer_family;
-    uint8_t peer_addr[16];
     struct fo_http1 h1;
     struct fo_feast_body feast; /* touched only by Feast requests */
 };
 
 _Static_assert(offsetof(struct fo_conn, state) == 0, "a slot starts with its flag");
+
+#define PEER_SPAN(t) (offsetof(t, local_port) + sizeof(uint16_t) - offsetof(t, peer_addr))
+_Static_assert(PEER_SPAN(struct fo_conn) == PEER_SPAN(struct fo_record) &&
+                   offsetof(struct fo_conn, peer_family) - offsetof(struct fo_conn, peer_addr) ==
+                       offsetof(struct fo_record, peer_family) -
+                           offsetof(struct fo_record, peer_addr) &&
+                   offsetof(struct fo_conn, scheme) - offsetof(struct fo_conn, peer_addr) ==
+                       offsetof(struct fo_record, scheme) - offsetof(struct fo_record, peer_addr) &&
+                   offsetof(struct fo_conn, peer_port) - offsetof(struct fo_conn, peer_addr) ==
+                       offsetof(struct fo_record, peer_port) - offsetof(struct fo_record, peer_addr),
+               "the connection's peer fields are laid out as the record's");
 
 uint32_t fo_conn_feast_budget;
 
@@ -150,11 +163,7 @@ static inline __attribute__((always_inline)) void emit(void *ctx, const struct f
             memcpy(rec->http.user_agent, info->user_agent, 16);
         else
             memcpy(rec->http.user_agent, info->user_agent, info->ua_len);
-        memcpy(rec->peer_addr, c->peer_addr, sizeof rec->peer_addr);
-        rec->peer_family = c->peer_family;
-        rec->peer_port = c->peer_port;
-        rec->local_port = c->local_port;
-        rec->scheme = FO_SCHEME_HTTP;
+        memcpy(rec->peer_addr, c->peer_addr, PEER_SPAN(struct fo_record));
         rec->feast.kind = FO_FEAST_BODY_NONE;
         /* A traceparent or Feast statistics: one test for both. */
         if (info->flags & (FO_HTTP_F_TRACEPARENT | FO_HTTP_F_FEAST)) {
@@ -290,6 +299,7 @@ static void follow(int fd, const struct sockaddr *peer, socklen_t peer_len)
     }
     len = sizeof ss;
     c->local_port = 0;
+    c->scheme = FO_SCHEME_HTTP;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
         if (ss.ss_family == AF_INET)
             c->local_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);

@@ -31,13 +31,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=20.0, proc=None):
+def wait_port(port, timeout=20.0, proc=None, addr="127.0.0.1"):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"host exited early with {proc.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((addr, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
@@ -65,14 +65,14 @@ def library_env(receiver=None, **extra):
 class Host:
     """A server under the library, in its own process group."""
 
-    def __init__(self, cmd, env, port, cwd=REPO):
+    def __init__(self, cmd, env, port, cwd=REPO, addr="127.0.0.1"):
         self.port = port
         self.stderr_path = f"/tmp/fo-host-{os.getpid()}-{port}.err"
         self.err = open(self.stderr_path, "w+")
         self.proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                                      stderr=self.err, start_new_session=True)
         try:
-            wait_port(port, proc=self.proc)
+            wait_port(port, proc=self.proc, addr=addr)
         except Exception:
             self.kill()
             raise RuntimeError(f"host {cmd} did not start:\n{self.stderr()}")

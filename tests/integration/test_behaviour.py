@@ -246,3 +246,23 @@ def test_paths_and_user_agents_of_every_short_length_reach_the_span_exactly(rece
     got = {s["attributes"]["user_agent.original"]: s["attributes"]["url.path"]
            for s in receiver.spans()}
     assert got == sent
+
+
+def test_an_ipv6_client_is_reported_with_its_address_and_ports(receiver, hosts):
+    port = free_port()
+    cmd = [PY, "-m", "uvicorn", "app:app", "--app-dir", "tests/feature_server",
+           "--host", "::1", "--port", str(port), "--no-access-log"]
+    h = Host(cmd, library_env(receiver, OTEL_METRICS_EXPORTER="none"), port, addr="::1")
+    hosts.append(h)
+    conn = http.client.HTTPConnection("::1", port, timeout=15)
+    conn.request("GET", "/health")
+    assert conn.getresponse().status == 200
+    client_port = conn.sock.getsockname()[1]
+    conn.close()
+    h.stop()
+    spans = [s for s in receiver.spans() if s["attributes"].get("client.address") == "::1"]
+    assert len(spans) == 1, [s["attributes"] for s in receiver.spans()]
+    a = spans[0]["attributes"]
+    assert a["client.port"] == client_port
+    assert a["server.port"] == port
+    assert a["url.scheme"] == "http"
