@@ -138,14 +138,14 @@ def hosts():
             h.kill()
 
 
-def start_feature_server(hosts, receiver, variant="default", **extra):
+def start_feature_server(hosts, receiver, variant="default", host="127.0.0.1", **extra):
     port = free_port()
     cmd = [PY, "-m", "uvicorn", "app:app", "--app-dir", "tests/feature_server",
-           "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+           "--host", host, "--port", str(port), "--no-access-log"]
     if variant == "asyncio-h11":
         cmd += ["--loop", "asyncio", "--http", "h11"]
     extra.setdefault("OTEL_SERVICE_NAME", "feature-server")
-    h = Host(cmd, library_env(receiver, **extra), port)
+    h = Host(cmd, library_env(receiver, **extra), port, addr=host)
     hosts.append(h)
     return h
 

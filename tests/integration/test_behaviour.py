@@ -249,11 +249,8 @@ def test_paths_and_user_agents_of_every_short_length_reach_the_span_exactly(rece
 
 
 def test_an_ipv6_client_is_reported_with_its_address_and_ports(receiver, hosts):
-    port = free_port()
-    cmd = [PY, "-m", "uvicorn", "app:app", "--app-dir", "tests/feature_server",
-           "--host", "::1", "--port", str(port), "--no-access-log"]
-    h = Host(cmd, library_env(receiver, OTEL_METRICS_EXPORTER="none"), port, addr="::1")
-    hosts.append(h)
+    h = start_feature_server(hosts, receiver, host="::1", OTEL_METRICS_EXPORTER="none")
+    port = h.port
     conn = http.client.HTTPConnection("::1", port, timeout=15)
     conn.request("GET", "/health")
     assert conn.getresponse().status == 200
