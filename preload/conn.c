@@ -33,16 +33,14 @@ struct fo_conn {
 
 _Static_assert(offsetof(struct fo_conn, state) == 0, "a slot starts with its flag");
 
-#define PEER_SPAN(t) (offsetof(t, local_port) + sizeof(uint16_t) - offsetof(t, peer_addr))
-_Static_assert(PEER_SPAN(struct fo_conn) == PEER_SPAN(struct fo_record) &&
-                   offsetof(struct fo_conn, peer_family) - offsetof(struct fo_conn, peer_addr) ==
-                       offsetof(struct fo_record, peer_family) -
-                           offsetof(struct fo_record, peer_addr) &&
-                   offsetof(struct fo_conn, scheme) - offsetof(struct fo_conn, peer_addr) ==
-                       offsetof(struct fo_record, scheme) - offsetof(struct fo_record, peer_addr) &&
-                   offsetof(struct fo_conn, peer_port) - offsetof(struct fo_conn, peer_addr) ==
-                       offsetof(struct fo_record, peer_port) - offsetof(struct fo_record, peer_addr),
+/* Where a peer field sits from peer_addr, and how many bytes they span. */
+#define PEER_AT(t, f) (offsetof(t, f) - offsetof(t, peer_addr))
+#define PEER_SPAN(t) (PEER_AT(t, local_port) + sizeof(uint16_t))
+#define SAME_PEER_AT(f) (PEER_AT(struct fo_conn, f) == PEER_AT(struct fo_record, f))
+_Static_assert(SAME_PEER_AT(peer_family) && SAME_PEER_AT(scheme) && SAME_PEER_AT(peer_port) &&
+                   SAME_PEER_AT(local_port),
                "the connection's peer fields are laid out as the record's");
+#undef SAME_PEER_AT
 
 uint32_t fo_conn_feast_budget;
 
