@@ -430,7 +430,8 @@ HOT int parse_length(const char *v, size_t n, uint64_t *out)
 
 /*
  * Header lines are matched by name without splitting them first: most lines
- * are headers we do not read, and each costs one memchr for its end and a
+ * are headers we do not read, and each costs finding its end (a bit of a
+ * newline mask when the head is walked whole, a memchr line by line) and a
  * look at its first byte. A wanted name is compared at its known length with
  * a colon right after it (RFC 9112 allows no space there), eight bytes at a
  * time; OR-ing 0x20 lowercases letters and leaves '-' alone (it would also
@@ -851,6 +852,10 @@ HOT int status_line(struct fo_http1 *h, const struct line *ln)
 {
     if (ln->len < 12 || ln->overflow || version_minor(ln->p, 8) < 0 || ln->p[8] != ' ')
         return FO_HTTP1_STOP;
+    /* The code and the byte after it. A line of exactly 12 bytes has its
+     * CR or LF there (or, carried, the rest of the line buffer), so the
+     * read stays inside what the call was given; either path then reads
+     * such a line as status 200 with no reason phrase. */
     uint32_t w4, ok;
     memcpy(&w4, ln->p + 9, 4);
     memcpy(&ok, "200 ", 4);
