@@ -26,8 +26,8 @@ endif
 # Dependencies come from pkg-config once they are installed; before that the
 # install step below runs first and these are re-evaluated in the sub-make.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# -fno-plt: the hooks call libc (clock_gettime, memcpy) on every exchange;
-# through the GOT each call skips the PLT's extra jump.
+# -fno-plt: the hooks call libc on every exchange (memcpy, and clock_gettime
+# where the TSC is not read); through the GOT each call skips the PLT's jump.
 CFLAGS_COMMON = -std=gnu11 -D_GNU_SOURCE $(OPT) -fPIC -fno-plt -fvisibility=hidden -pthread \
                 $(WARN) -I$(BUILD)/gen -I. $(PKG_CFLAGS) -MMD -MP
 # Our own copies of protobuf-c and zlib are linked in statically and hidden,

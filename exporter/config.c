@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "log.h"
 
 typedef const char *(*getenv_fn)(const char *);
@@ -500,6 +501,24 @@ int fo_config_load(struct fo_config *cfg, const char *(*env)(const char *))
     cfg->bsp_export_timeout_ms = get_uint(env, "OTEL_BSP_EXPORT_TIMEOUT", 30000, 3600000, &bad);
     cfg->bsp_max_queue_size = get_uint(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1u << 20, &bad);
     cfg->body_budget = get_uint(env, "FEAST_OTEL_BODY_BUDGET", 256 * 1024, 64u << 20, &bad);
+    if ((v = get(env, "FEAST_OTEL_CLOCK")) != NULL) {
+        static const struct {
+            const char *name;
+            enum fo_clock_mode mode;
+        } clocks[] = {{"auto", FO_CLOCK_AUTO}, {"tsc", FO_CLOCK_TSC},
+                      {"monotonic", FO_CLOCK_MONOTONIC}};
+        int found = -1;
+        for (int i = 0; i < 3; i++)
+            if (strcasecmp(v, clocks[i].name) == 0)
+                found = i;
+        if (found < 0) {
+            fo_log(FO_LOG_ERROR, "FEAST_OTEL_CLOCK", "FEAST_OTEL_CLOCK='%s' is not auto, tsc "
+                   "or monotonic; using auto", v);
+            bad++;
+        } else {
+            cfg->clock = clocks[found].mode;
+        }
+    }
     load_routes(cfg, env, &bad);
     cfg->bsp_max_export_batch_size =
         get_uint(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1u << 20, &bad);

@@ -85,6 +85,7 @@ struct fo_config {
     char routes[FO_CFG_MAX_ROUTES][FO_CFG_STR_MAX]; /* FEAST_OTEL_ROUTES templates */
     size_t n_routes;
     uint32_t body_budget;             /* FEAST_OTEL_BODY_BUDGET: bytes per Feast body, 262144 */
+    int clock;                        /* FEAST_OTEL_CLOCK: an enum fo_clock_mode, auto */
 };
 
 /*

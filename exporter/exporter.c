@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "delivery.h"
 #include "later.h"
 #include "log.h"
@@ -262,7 +263,7 @@ static void scan_later(struct state *st, uint32_t idx, struct fo_feast_stats *st
 }
 
 static void make_span(struct state *st, const struct fo_record *r, struct fo_span *s,
-                      uint64_t mono_to_unix)
+                      const struct fo_clock_map *clk)
 {
     /* Every field is set below: the record is copied once, not cleared
      * first, and only what it uses of its arrays (most of its kilobyte is
@@ -290,9 +291,10 @@ static void make_span(struct state *st, const struct fo_record *r, struct fo_spa
            sizeof s->rec - offsetof(struct fo_record, peer_addr));
     s->has_parent = 0;
     s->parent_remote = 0;
-    s->start_unix_ns = r->http.start_ns + mono_to_unix;
-    s->end_unix_ns = (r->http.end_ns > r->http.start_ns ? r->http.end_ns : r->http.start_ns) +
-                     mono_to_unix;
+    s->start_unix_ns = fo_clock_unix_ns(clk, r->http.start_tick);
+    s->end_unix_ns = fo_clock_unix_ns(clk, r->http.end_tick > r->http.start_tick
+                                               ? r->http.end_tick
+                                               : r->http.start_tick);
     split_target(s);
     s->route = fo_feast_route(s->rec.http.target, s->path_len);
     for (size_t i = 0; s->route == NULL && i < cfg.n_routes; i++)
@@ -479,7 +481,8 @@ static void park_if_forking(void)
 static size_t drain(struct state *st)
 {
     park_if_forking();
-    uint64_t mono_to_unix = clock_ns(CLOCK_REALTIME) - mono_ns();
+    struct fo_clock_map clk;
+    fo_clock_map_now(&clk);
     const struct fo_record *r;
     size_t taken = 0;
     while ((r = fo_ring_peek(&fo_records)) != NULL) {
@@ -489,7 +492,7 @@ static size_t drain(struct state *st)
         struct fo_span local;
         int room = st->queue_len < cfg.bsp_max_queue_size;
         struct fo_span *span = room ? &st->queue[st->queue_len] : &local;
-        make_span(st, r, span, mono_to_unix);
+        make_span(st, r, span, &clk);
         fo_ring_release(&fo_records);
         fo_metrics_observe_http(st->metrics, span);
         fo_feast_metrics_observe(st->feast, span);

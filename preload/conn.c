@@ -6,10 +6,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 #include <pthread.h>
 
+#include "exporter/clock.h"
 #include "exporter/exporter.h"
 #include "exporter/later.h"
 #include "http1.h"
@@ -101,13 +101,6 @@ int fo_conn_init(size_t max_conns)
     return 0;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Slots are taken lowest first (slots.h). */
 static struct fo_conn *slot_alloc(void)
 {
@@ -197,7 +190,7 @@ static void reap(struct fo_conn *c, int reset)
     uint32_t live = SLOT_LIVE;
     if (atomic_load(&c->detached) &&
         atomic_compare_exchange_strong(&c->state, &live, SLOT_DEAD)) {
-        fo_http1_on_close(&c->h1, reset, now_ns(), emit, c);
+        fo_http1_on_close(&c->h1, reset, fo_clock_now(), emit, c);
         atomic_store(&c->detached, 0);
         atomic_store(&c->busy, 0);
         slot_free(c);
@@ -382,7 +375,7 @@ static inline __attribute__((always_inline)) void feed(int fd, const struct iove
     struct fo_conn *c = enter(fd);
     if (c == NULL)
         return;
-    uint64_t now = now_ns();
+    uint64_t now = fo_clock_now();
     int rc = FO_HTTP1_OK;
     if (r == 0) {
         if (is_read)
@@ -424,7 +417,7 @@ void fo_conn_on_write_opaque(int fd, ssize_t r)
     struct fo_conn *c = enter(fd);
     if (c == NULL)
         return;
-    int rc = fo_http1_on_write_opaque(&c->h1, (size_t)r, now_ns(), emit, c);
+    int rc = fo_http1_on_write_opaque(&c->h1, (size_t)r, fo_clock_now(), emit, c);
     leave(c);
     if (rc != FO_HTTP1_OK)
         detach(fd, c, 0);

@@ -359,7 +359,7 @@ HOT int parse_request_line(struct fo_http1 *h, const struct line *ln)
     struct fo_http_info *in = &pr->info;
     in->flags = 0;
     in->ua_len = 0;
-    in->start_ns = h->r_start_ns;
+    in->start_tick = h->r_start_tick;
     in->method_len = (uint8_t)(sp - p);
     if (ln->len >= FO_METHOD_MAX)
         memcpy(in->method, p, FO_METHOD_MAX); /* the bytes after it are not read */
@@ -723,10 +723,10 @@ static size_t skip(uint64_t *left, size_t avail)
 }
 
 HOT int head_walk(struct fo_http1 *h, int response, const char **pp, const char *end,
-                  uint64_t now_ns, fo_http1_emit_fn emit, void *ctx);
+                  uint64_t now, fo_http1_emit_fn emit, void *ctx);
 
 inline __attribute__((always_inline)) int fo_http1_on_read(struct fo_http1 *h, const char *buf,
-                                                          size_t len, uint64_t now_ns,
+                                                          size_t len, uint64_t now,
                                                           fo_http1_emit_fn emit, void *ctx)
 {
     if (h->stopped)
@@ -754,9 +754,9 @@ inline __attribute__((always_inline)) int fo_http1_on_read(struct fo_http1 *h, c
                     if (!is_tchar((unsigned char)*p))
                         goto stop;
                 }
-                h->r_start_ns = now_ns;
+                h->r_start_tick = now;
                 if (len >= 16) {
-                    int r = head_walk(h, 0, &p, end, now_ns, emit, ctx);
+                    int r = head_walk(h, 0, &p, end, now, emit, ctx);
                     if (r < 0)
                         goto stop;
                     if (r == WALK_DONE || h->rstate != S_LINE)
@@ -815,14 +815,14 @@ stop:
 }
 
 /* The response to the oldest pending request is complete. */
-HOT int finish_response(struct fo_http1 *h, uint64_t now_ns, uint16_t flags,
+HOT int finish_response(struct fo_http1 *h, uint64_t now, uint16_t flags,
                            fo_http1_emit_fn emit, void *ctx)
 {
     struct fo_http1_pending *pr = pending_at(h, 0);
     int was_reading = h->npending == 1 && !pr->complete;
     int close = h->w_close || pr->close;
     pr->info.status = h->w_status;
-    pr->info.end_ns = now_ns;
+    pr->info.end_tick = now;
     pr->info.flags |= (uint8_t)flags;
     if (pr->feast) {
         /* Whatever was not seen whole is unknown. */
@@ -885,7 +885,7 @@ HOT int status_line(struct fo_http1 *h, const struct line *ln)
 }
 
 /* The response head is complete. Returns FO_HTTP1_OK or FO_HTTP1_STOP. */
-HOT int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn emit,
+HOT int response_head_done(struct fo_http1 *h, uint64_t now, fo_http1_emit_fn emit,
                               void *ctx)
 {
     if (h->w_interim) {
@@ -897,12 +897,12 @@ HOT int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn
     if (pr->feast && h->fstate == F_AWAIT)
         h->fstate = st == 200 ? F_RESPONSE : F_SKIP;
     if (pr->head || (st != 200 && (st < 200 || st == 204 || st == 304)))
-        return finish_response(h, now_ns, 0, emit, ctx); /* no body */
+        return finish_response(h, now, 0, emit, ctx); /* no body */
     if (h->w_chunked) {
         h->wstate = S_CHUNK_SIZE;
     } else if (h->w_cl_seen) {
         if (h->w_cl == 0)
-            return finish_response(h, now_ns, 0, emit, ctx);
+            return finish_response(h, now, 0, emit, ctx);
         h->w_left = h->w_cl;
         h->wstate = S_BODY;
     } else {
@@ -913,7 +913,7 @@ HOT int response_head_done(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn
 
 /* Takes the bytes of a response body or chunk from [*pp, end) (S_BODY or
  * S_CHUNK_DATA). */
-HOT int response_body(struct fo_http1 *h, const char **pp, const char *end, uint64_t now_ns,
+HOT int response_body(struct fo_http1 *h, const char **pp, const char *end, uint64_t now,
                       fo_http1_emit_fn emit, void *ctx)
 {
     size_t k = skip(&h->w_left, (size_t)(end - *pp));
@@ -928,7 +928,7 @@ HOT int response_body(struct fo_http1 *h, const char **pp, const char *end, uint
     }
     *pp += k;
     if (h->w_left == 0 && h->wstate == S_BODY)
-        return finish_response(h, now_ns, 0, emit, ctx);
+        return finish_response(h, now, 0, emit, ctx);
     if (h->w_left == 0)
         h->wstate = S_CHUNK_END;
     return FO_HTTP1_OK;
@@ -937,12 +937,12 @@ HOT int response_body(struct fo_http1 *h, const char **pp, const char *end, uint
 /* A response head has ended at *pp: as response_head_done, and a body that
  * follows in the call is taken at once, without going round the states. */
 HOT int response_head_end(struct fo_http1 *h, const char **pp, const char *end,
-                          uint64_t now_ns, fo_http1_emit_fn emit, void *ctx)
+                          uint64_t now, fo_http1_emit_fn emit, void *ctx)
 {
-    if (response_head_done(h, now_ns, emit, ctx) != FO_HTTP1_OK)
+    if (response_head_done(h, now, emit, ctx) != FO_HTTP1_OK)
         return FO_HTTP1_STOP;
     if (h->wstate == S_BODY && *pp < end)
-        return response_body(h, pp, end, now_ns, emit, ctx);
+        return response_body(h, pp, end, now, emit, ctx);
     return FO_HTTP1_OK;
 }
 
@@ -955,7 +955,7 @@ HOT int response_head_end(struct fo_http1 *h, const char **pp, const char *end,
  * (request) or 'H' (response), so the first line is not empty.
  */
 HOT int head_walk(struct fo_http1 *h, int response, const char **pp, const char *end,
-                  uint64_t now_ns, fo_http1_emit_fn emit, void *ctx)
+                  uint64_t now, fo_http1_emit_fn emit, void *ctx)
 {
     const uint8_t *want = response ? want_response : want_request;
     const char *p = *pp, *nl;
@@ -977,7 +977,7 @@ HOT int head_walk(struct fo_http1 *h, int response, const char **pp, const char 
                     request_head_done(h);
                     return WALK_DONE;
                 }
-                if (response_head_end(h, pp, end, now_ns, emit, ctx) != FO_HTTP1_OK)
+                if (response_head_end(h, pp, end, now, emit, ctx) != FO_HTTP1_OK)
                     return FO_HTTP1_STOP;
                 return WALK_DONE;
             }
@@ -992,7 +992,7 @@ HOT int head_walk(struct fo_http1 *h, int response, const char **pp, const char 
 }
 
 inline __attribute__((always_inline)) int fo_http1_on_write(struct fo_http1 *h, const char *buf,
-                                                           size_t len, uint64_t now_ns,
+                                                           size_t len, uint64_t now,
                                                            fo_http1_emit_fn emit, void *ctx)
 {
     if (h->stopped)
@@ -1004,7 +1004,7 @@ inline __attribute__((always_inline)) int fo_http1_on_write(struct fo_http1 *h, 
         switch (h->wstate) {
         case S_LINE:
             if (h->wline.len == 0 && !h->wline.overflow && len >= 16 && *p == 'H') {
-                int r = head_walk(h, 1, &p, end, now_ns, emit, ctx);
+                int r = head_walk(h, 1, &p, end, now, emit, ctx);
                 if (r < 0)
                     rc = FO_HTTP1_STOP;
                 if (r != WALK_PARTIAL || h->wstate != S_LINE)
@@ -1018,7 +1018,7 @@ inline __attribute__((always_inline)) int fo_http1_on_write(struct fo_http1 *h, 
         case S_HEADERS:
             while (rc == FO_HTTP1_OK && take_line(&h->wline, &p, end, &ln)) {
                 if (ln.len == 0 && !ln.overflow) {
-                    rc = response_head_done(h, now_ns, emit, ctx);
+                    rc = response_head_done(h, now, emit, ctx);
                     break;
                 }
                 rc = response_header(h, &ln);
@@ -1026,7 +1026,7 @@ inline __attribute__((always_inline)) int fo_http1_on_write(struct fo_http1 *h, 
             break;
         case S_BODY:
         case S_CHUNK_DATA:
-            rc = response_body(h, &p, end, now_ns, emit, ctx);
+            rc = response_body(h, &p, end, now, emit, ctx);
             break;
         case S_CHUNK_SIZE:
         case S_CHUNK_END:
@@ -1037,7 +1037,7 @@ inline __attribute__((always_inline)) int fo_http1_on_write(struct fo_http1 *h, 
             if (c < 0)
                 rc = FO_HTTP1_STOP;
             else if (c == 1)
-                rc = finish_response(h, now_ns, 0, emit, ctx);
+                rc = finish_response(h, now, 0, emit, ctx);
             break;
         }
         case S_UNTIL_CLOSE:
@@ -1055,7 +1055,7 @@ inline __attribute__((always_inline)) int fo_http1_on_write(struct fo_http1 *h, 
     return rc;
 }
 
-int fo_http1_on_write_opaque(struct fo_http1 *h, size_t len, uint64_t now_ns,
+int fo_http1_on_write_opaque(struct fo_http1 *h, size_t len, uint64_t now,
                              fo_http1_emit_fn emit, void *ctx)
 {
     if (h->stopped)
@@ -1066,7 +1066,7 @@ int fo_http1_on_write_opaque(struct fo_http1 *h, size_t len, uint64_t now_ns,
     if (h->wstate == S_BODY && len <= h->w_left) {
         h->w_left -= len;
         if (h->w_left == 0)
-            rc = finish_response(h, now_ns, 0, emit, ctx);
+            rc = finish_response(h, now, 0, emit, ctx);
     } else if (h->wstate == S_CHUNK_DATA && len <= h->w_left) {
         h->w_left -= len;
         if (h->w_left == 0)
@@ -1079,10 +1079,10 @@ int fo_http1_on_write_opaque(struct fo_http1 *h, size_t len, uint64_t now_ns,
     return rc;
 }
 
-void fo_http1_on_peer_eof(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn emit,
+void fo_http1_on_peer_eof(struct fo_http1 *h, uint64_t now, fo_http1_emit_fn emit,
                           void *ctx)
 {
-    (void)now_ns;
+    (void)now;
     (void)emit;
     (void)ctx;
     if (h->stopped)
@@ -1097,7 +1097,7 @@ void fo_http1_on_peer_eof(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn 
     h->rstate = S_DONE;
 }
 
-void fo_http1_on_close(struct fo_http1 *h, int reset, uint64_t now_ns, fo_http1_emit_fn emit,
+void fo_http1_on_close(struct fo_http1 *h, int reset, uint64_t now, fo_http1_emit_fn emit,
                        void *ctx)
 {
     if (h->stopped)
@@ -1106,7 +1106,7 @@ void fo_http1_on_close(struct fo_http1 *h, int reset, uint64_t now_ns, fo_http1_
     if (h->npending == 0)
         return;
     if (h->wstate == S_UNTIL_CLOSE && !reset) {
-        finish_response(h, now_ns, 0, emit, ctx);
+        finish_response(h, now, 0, emit, ctx);
         h->stopped = 1;
     }
     /* Everything still pending ended without a complete response; the
@@ -1115,7 +1115,7 @@ void fo_http1_on_close(struct fo_http1 *h, int reset, uint64_t now_ns, fo_http1_
     while (h->npending > 0) {
         if (!head_sent)
             h->w_status = 0;
-        finish_response(h, now_ns, FO_HTTP_F_ABORTED, emit, ctx);
+        finish_response(h, now, FO_HTTP_F_ABORTED, emit, ctx);
         head_sent = 0;
     }
 }

@@ -55,7 +55,7 @@ struct fo_http1 {
     uint16_t w_status;
     uint64_t r_left, w_left; /* body or chunk bytes still to skip */
     uint64_t r_cl, w_cl;
-    uint64_t r_start_ns;     /* first byte of the request being read */
+    uint64_t r_start_tick;   /* first byte of the request being read */
     struct fo_http1_line rline, wline;
     struct fo_http1_pending pending[FO_HTTP1_MAX_PENDING];
     /* Feast statistics: the caller sets feast (NULL: off) after init. One
@@ -83,27 +83,27 @@ typedef void (*fo_http1_emit_fn)(void *ctx, const struct fo_http_info *info);
 void fo_http1_init(struct fo_http1 *h);
 
 /*
- * Feeds len bytes the server read from the client, at time now_ns
- * (CLOCK_MONOTONIC). Returns FO_HTTP1_OK, or FO_HTTP1_STOP when the
+ * Feeds len bytes the server read from the client, at time now (a tick of
+ * exporter/clock.h). Returns FO_HTTP1_OK, or FO_HTTP1_STOP when the
  * connection should no longer be followed (then, and after, nothing more is
  * emitted). buf is only read, never beyond len.
  */
-int fo_http1_on_read(struct fo_http1 *h, const char *buf, size_t len, uint64_t now_ns,
+int fo_http1_on_read(struct fo_http1 *h, const char *buf, size_t len, uint64_t now,
                      fo_http1_emit_fn emit, void *ctx);
 
 /* Feeds len bytes the server wrote to the client; as fo_http1_on_read. */
-int fo_http1_on_write(struct fo_http1 *h, const char *buf, size_t len, uint64_t now_ns,
+int fo_http1_on_write(struct fo_http1 *h, const char *buf, size_t len, uint64_t now,
                       fo_http1_emit_fn emit, void *ctx);
 
 /*
  * The server wrote len bytes whose content is not visible (sendfile). Valid
  * only inside a response body; anywhere else it returns FO_HTTP1_STOP.
  */
-int fo_http1_on_write_opaque(struct fo_http1 *h, size_t len, uint64_t now_ns,
+int fo_http1_on_write_opaque(struct fo_http1 *h, size_t len, uint64_t now,
                              fo_http1_emit_fn emit, void *ctx);
 
 /* The client half-closed: a request whose head is incomplete is dropped. */
-void fo_http1_on_peer_eof(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn emit,
+void fo_http1_on_peer_eof(struct fo_http1 *h, uint64_t now, fo_http1_emit_fn emit,
                           void *ctx);
 
 /*
@@ -112,7 +112,7 @@ void fo_http1_on_peer_eof(struct fo_http1 *h, uint64_t now_ns, fo_http1_emit_fn 
  * normally when reset is 0; every other started request is emitted with
  * FO_HTTP_F_ABORTED. Nothing is emitted after FO_HTTP1_STOP.
  */
-void fo_http1_on_close(struct fo_http1 *h, int reset, uint64_t now_ns, fo_http1_emit_fn emit,
+void fo_http1_on_close(struct fo_http1 *h, int reset, uint64_t now, fo_http1_emit_fn emit,
                        void *ctx);
 
 #endif

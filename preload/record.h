@@ -4,8 +4,8 @@
  *
  * The record is filled on the host's threads without allocation; strings are
  * fixed arrays with explicit lengths (not NUL-terminated), truncated when long.
- * Timestamps are CLOCK_MONOTONIC nanoseconds; the exporter converts them to
- * Unix time with an offset it measures itself.
+ * Timestamps are ticks of exporter/clock.h; the exporter turns them into
+ * Unix time.
  */
 #ifndef FO_RECORD_H
 #define FO_RECORD_H
@@ -19,8 +19,8 @@
 
 /* What the HTTP sniffer learnt about one request/response exchange. */
 struct fo_http_info {
-    uint64_t start_ns;    /* read that returned the request's first byte */
-    uint64_t end_ns;      /* write that completed the response, or the abort */
+    uint64_t start_tick;  /* read that returned the request's first byte */
+    uint64_t end_tick;    /* write that completed the response, or the abort */
     uint16_t status;      /* final (non-1xx) status code; 0 when none was sent */
     uint16_t target_len;  /* bytes used in target[] */
     uint8_t method_len;

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "exporter/clock.h"
 #include "exporter/config.h"
 #include "exporter/exporter.h"
 #include "preload/real.h"
@@ -45,13 +46,17 @@ static void pause_us(long us)
     nanosleep(&ts, NULL);
 }
 
-static void fill(struct fo_record *r, uint64_t now, long i)
+/* Ticks of the library's clock per nanosecond: records carry ticks. */
+static double ticks_per_ns = 1.0;
+
+static void fill(struct fo_record *r, uint64_t now_tick, long i)
 {
     static const char target[] = "/get-online-features";
     static const char ua[] = "python-requests/2.28.1";
     memset(r, 0, sizeof *r);
-    r->http.start_ns = now - 1500000 - (uint64_t)(i % 7) * 100000;
-    r->http.end_ns = now;
+    double ns = 1500000.0 + (double)(i % 7) * 100000.0;
+    r->http.start_tick = now_tick - (uint64_t)(ns * ticks_per_ns);
+    r->http.end_tick = now_tick;
     r->http.status = i % 50 == 0 ? 500 : 200;
     r->http.method_len = 4;
     memcpy(r->http.method, "POST", 4);
@@ -84,6 +89,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "exporter_load: cannot initialise the library's core\n");
         return 1;
     }
+    /* The clock as a host's hooks have it, and its rate (from the start-up
+     * pair to one 20 ms later). */
+    fo_clock_init((enum fo_clock_mode)cfg.clock);
+    pause_us(20000);
+    struct fo_clock_map clk;
+    fo_clock_map_now(&clk);
+    ticks_per_ns = 1.0 / clk.ns_per_tick;
     long ring_full = 0;
     uint64_t t0 = mono_ns();
     for (long i = 0; i < n; i++) {
@@ -105,7 +117,7 @@ int main(int argc, char **argv)
             ring_full++;
             continue;
         }
-        fill(r, now, i);
+        fill(r, fo_clock_now(), i);
         fo_ring_publish(&fo_records, r);
         fo_exporter_start();
     }

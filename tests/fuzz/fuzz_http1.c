@@ -40,7 +40,7 @@ static void on_emit(void *ctx, const struct fo_http_info *info)
     struct state *st = ctx;
     if (info->method_len == 0 || info->method_len >= FO_METHOD_MAX ||
         info->target_len > FO_TARGET_MAX || info->ua_len > FO_UA_MAX ||
-        info->version_minor > 1 || info->end_ns < info->start_ns || info->end_ns > st->now ||
+        info->version_minor > 1 || info->end_tick < info->start_tick || info->end_tick > st->now ||
         (info->status != 0 && (info->status < 100 || info->status > 999)))
         abort();
     if (st->emitted < KEPT_MAX) {

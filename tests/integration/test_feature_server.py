@@ -2,6 +2,8 @@
 under the library: what arrives at the receiver, request by request."""
 import http.client
 import json
+import os
+import time
 
 import pytest
 
@@ -123,6 +125,55 @@ def test_chunked_response_and_slow_request_timing(receiver, hosts, variant):
     # little less than 200 ms after that read (199.975 ms has been seen).
     assert slow["end"] - slow["start"] >= 199_000_000
     assert slow["end"] - slow["start"] < 5_000_000_000
+
+
+def tsc_expected(clock):
+    """Which clock the library should pick here, from what the kernel says."""
+    if clock == "monotonic" or os.uname().machine != "x86_64":
+        return False
+    with open("/proc/cpuinfo") as f:
+        if " nonstop_tsc" not in f.read():
+            return False
+    if clock == "tsc":
+        return True
+    with open("/sys/devices/system/clocksource/clocksource0/current_clocksource") as f:
+        return f.read() == "tsc\n"
+
+
+@pytest.mark.parametrize("clock", ["auto", "tsc", "monotonic"])
+def test_span_times_are_the_exchange_in_unix_time(receiver, hosts, clock):
+    """Whichever clock the hooks read (the CPU's time-stamp counter or
+    CLOCK_MONOTONIC), each span starts after the client sent its request and
+    ends before the client had the whole response, in Unix time, and the
+    duration metric is the span's length."""
+    h = start_feature_server(hosts, receiver, FEAST_OTEL_CLOCK=clock,
+                             FEAST_OTEL_LOG_LEVEL="debug")
+    c = http.client.HTTPConnection("127.0.0.1", h.port, timeout=10)
+    c.connect()
+    windows = []
+    for ms in (0, 40, 300):
+        t0 = time.time_ns()
+        c.request("GET", f"/test/slow?ms={ms}")
+        r = c.getresponse()
+        r.read()
+        windows.append((ms, t0, time.time_ns()))
+        assert r.status == 200
+    c.close()
+    h.stop()
+    want = ("the CPU's time-stamp counter" if tsc_expected(clock) else "CLOCK_MONOTONIC")
+    assert f"timestamps from {want}" in h.stderr()
+    # In the order sent (no query string is exported to tell them apart).
+    spans = sorted(server_spans(receiver), key=lambda s: s["start"])
+    assert len(spans) == 3
+    slack = 1_000_000  # 1 ms: the mapping is good to well under a microsecond
+    for (ms, t0, t1), s in zip(windows, spans):
+        assert t0 - slack <= s["start"] < s["end"] <= t1 + slack, (ms, t0, s, t1)
+        # uvloop's timer may fire up to a millisecond early (see above).
+        assert s["end"] - s["start"] >= (ms - 1) * 1_000_000
+    points = receiver.latest_points("http.server.request.duration")
+    assert sum(p["point"].count for p in points) == 3
+    total = sum(p["point"].sum for p in points)
+    assert total == pytest.approx(sum(s["end"] - s["start"] for s in spans) / 1e9, abs=1e-6)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exporter/clock.h"
 #include "exporter/config.h"
 #include "exporter/log.h"
 
@@ -240,6 +241,24 @@ Test(config, log_level)
     const char *b[] = {"FEAST_OTEL_LOG_LEVEL=loud", NULL};
     cr_assert_eq(load(b), 1);
     cr_assert_eq(fo_log_level, FO_LOG_ERROR);
+}
+
+Test(config, clock)
+{
+    const char *none[] = {NULL};
+    cr_assert_eq(load(none), 0);
+    cr_assert_eq(cfg.clock, FO_CLOCK_AUTO);
+    const char *a[] = {"FEAST_OTEL_CLOCK=monotonic", NULL};
+    cr_assert_eq(load(a), 0);
+    cr_assert_eq(cfg.clock, FO_CLOCK_MONOTONIC);
+    const char *b[] = {"FEAST_OTEL_CLOCK=TSC", NULL};
+    cr_assert_eq(load(b), 0);
+    cr_assert_eq(cfg.clock, FO_CLOCK_TSC);
+    const char *c[] = {"FEAST_OTEL_CLOCK=rdtsc", NULL};
+    cr_assert_eq(load_captured(c), 1);
+    cr_assert_eq(cfg.clock, FO_CLOCK_AUTO);
+    cr_assert(strstr(captured, "FEAST_OTEL_CLOCK='rdtsc' is not auto, tsc or monotonic") != NULL,
+              "%s", captured);
 }
 
 Test(config, grpc_uses_endpoints_as_they_are)

@@ -63,8 +63,8 @@ Test(http1, simple_get)
     assert_str(cap.got[0].user_agent, cap.got[0].ua_len, "curl/8");
     cr_assert_eq(cap.got[0].status, 200);
     cr_assert_eq(cap.got[0].version_minor, 1);
-    cr_assert_eq(cap.got[0].start_ns, 10);
-    cr_assert_eq(cap.got[0].end_ns, 20);
+    cr_assert_eq(cap.got[0].start_tick, 10);
+    cr_assert_eq(cap.got[0].end_tick, 20);
     cr_assert_eq(cap.got[0].flags, 0);
 }
 
@@ -77,7 +77,7 @@ Test(http1, end_is_the_write_that_completes_the_body)
     cr_assert_eq(cap.n, 0);
     wr("89", 4);
     cr_assert_eq(cap.n, 1);
-    cr_assert_eq(cap.got[0].end_ns, 4);
+    cr_assert_eq(cap.got[0].end_tick, 4);
 }
 
 Test(http1, start_is_the_read_with_the_first_byte)
@@ -88,7 +88,7 @@ Test(http1, start_is_the_read_with_the_first_byte)
     wr("HTTP/1.1 204 No Content\r\n\r\n", 8);
     cr_assert_eq(cap.n, 1);
     GOT_METHOD(0, "POST");
-    cr_assert_eq(cap.got[0].start_ns, 5);
+    cr_assert_eq(cap.got[0].start_tick, 5);
     cr_assert_eq(cap.got[0].status, 204);
 }
 
@@ -100,8 +100,8 @@ Test(http1, keep_alive_hundred_requests)
     }
     cr_assert_eq(cap.n, 100);
     for (int i = 0; i < 100; i++) {
-        cr_assert_eq(cap.got[i].start_ns, (uint64_t)i * 2);
-        cr_assert_eq(cap.got[i].end_ns, (uint64_t)i * 2 + 1);
+        cr_assert_eq(cap.got[i].start_tick, (uint64_t)i * 2);
+        cr_assert_eq(cap.got[i].end_tick, (uint64_t)i * 2 + 1);
     }
 }
 
@@ -150,7 +150,7 @@ Test(http1, chunked_request_and_response_with_extensions_and_trailers)
     cr_assert_eq(cap.n, 0);
     cr_assert_eq(wr("1F\r\n0123456789012345678901234567890\r\n0\r\n\r\n", 3), 0);
     cr_assert_eq(cap.n, 1);
-    cr_assert_eq(cap.got[0].end_ns, 3);
+    cr_assert_eq(cap.got[0].end_tick, 3);
     /* the connection goes on */
     rd("GET / HTTP/1.1\r\n\r\n", 4);
     wr("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 5);
@@ -194,7 +194,7 @@ Test(http1, http10_response_delimited_by_close)
     fo_http1_on_close(&h, 0, 4, on_emit, &cap);
     cr_assert_eq(cap.n, 1);
     cr_assert_eq(cap.got[0].version_minor, 0);
-    cr_assert_eq(cap.got[0].end_ns, 4);
+    cr_assert_eq(cap.got[0].end_tick, 4);
     cr_assert_eq(cap.got[0].flags & FO_HTTP_F_ABORTED, 0);
 }
 
@@ -228,7 +228,7 @@ Test(http1, peer_reset_mid_response_is_aborted_with_status)
     cr_assert_eq(cap.n, 1);
     cr_assert(cap.got[0].flags & FO_HTTP_F_ABORTED);
     cr_assert_eq(cap.got[0].status, 200);
-    cr_assert_eq(cap.got[0].end_ns, 3);
+    cr_assert_eq(cap.got[0].end_tick, 3);
 }
 
 Test(http1, server_closes_without_response_is_aborted_without_status)
@@ -410,7 +410,7 @@ Test(http1, opaque_body_bytes_from_sendfile)
     cr_assert_eq(cap.n, 0);
     cr_assert_eq(fo_http1_on_write_opaque(&h, 400, 4, on_emit, &cap), 0);
     cr_assert_eq(cap.n, 1);
-    cr_assert_eq(cap.got[0].end_ns, 4);
+    cr_assert_eq(cap.got[0].end_tick, 4);
     cr_assert_eq(fo_http1_on_write_opaque(&h, 1, 5, on_emit, &cap), FO_HTTP1_STOP,
                  "opaque bytes where a status line belongs");
 }

@@ -91,7 +91,7 @@ static void *producer(void *arg)
         while ((r = fo_ring_claim(&ring)) == NULL)
             ; /* spin until the consumer frees a slot */
         r->http.status = id;
-        r->http.start_ns = i;
+        r->http.start_tick = i;
         fo_ring_publish(&ring, r);
     }
     return NULL;
@@ -109,7 +109,7 @@ Test(ring, many_producers_lose_nothing_and_keep_per_producer_order)
         if (r == NULL)
             continue;
         cr_assert_lt(r->http.status, PRODUCERS);
-        cr_assert_eq(r->http.start_ns, next[r->http.status], "producer %u out of order",
+        cr_assert_eq(r->http.start_tick, next[r->http.status], "producer %u out of order",
                      r->http.status);
         next[r->http.status]++;
         fo_ring_release(&ring);
