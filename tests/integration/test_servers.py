@@ -27,8 +27,10 @@ def test_gunicorn_workers_each_export_and_recycling_loses_nothing(receiver, host
     h = Host(cmd, library_env(receiver, OTEL_SERVICE_NAME="gunicorn-fs"), port)
     hosts.append(h)
     pids = set()
+    windows = []
     n = 60
     for i in range(n):
+        t0 = time.time_ns()
         # A new connection each time, so the kernel spreads them over workers;
         # a worker that just hit max-requests closes and is replaced.
         for attempt in range(50):
@@ -40,6 +42,7 @@ def test_gunicorn_workers_each_export_and_recycling_loses_nothing(receiver, host
         else:
             pytest.fail("gunicorn stopped answering")
         assert status == 200
+        windows.append((t0, time.time_ns()))
         pids.add(json.loads(body)["pid"])
         # uvicorn checks max-requests on a 0.1 s tick: give it ticks.
         time.sleep(0.03)
@@ -51,6 +54,11 @@ def test_gunicorn_workers_each_export_and_recycling_loses_nothing(receiver, host
     spans = server_spans(receiver)
     assert len(spans) == n, f"{len(spans)} spans for {n} requests"
     assert len(pids) > 2, f"workers were not recycled: {pids}"
+    # Workers forked from the master keep its clock: each span lies within
+    # its request's window as the client saw it (requests went one at a
+    # time, so the spans in order of start are the requests in order).
+    for (t0, t1), s in zip(windows, sorted(spans, key=lambda s: s["start"])):
+        assert t0 - 1_000_000 <= s["start"] < s["end"] <= t1 + 1_000_000, (t0, s, t1)
     span_pids = {s["resource"]["process.pid"] for s in spans}
     assert span_pids == pids
     instances = {s["resource"]["service.instance.id"] for s in spans}
