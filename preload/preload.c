@@ -73,12 +73,12 @@ __attribute__((constructor)) static void fo_init(void)
     if (cfg.disabled || (cfg.traces_exporters == 0 && cfg.metrics_exporters == 0))
         return;
     fo_conn_feast_budget = cfg.body_budget;
-    enum fo_clock_mode clock = fo_clock_init((enum fo_clock_mode)cfg.clock);
-    if (clock != FO_CLOCK_TSC && cfg.clock == FO_CLOCK_TSC)
+    enum fo_clock_mode chosen = fo_clock_init((enum fo_clock_mode)cfg.clock);
+    if (chosen != FO_CLOCK_TSC && cfg.clock == FO_CLOCK_TSC)
         fo_log(FO_LOG_ERROR, "FEAST_OTEL_CLOCK", "FEAST_OTEL_CLOCK=tsc: this CPU's time-stamp "
                "counter is not invariant, or RDTSC is disabled; using CLOCK_MONOTONIC");
     fo_log(FO_LOG_DEBUG, "clock", "pid %d: timestamps from %s", (int)getpid(),
-           clock == FO_CLOCK_TSC ? "the CPU's time-stamp counter" : "CLOCK_MONOTONIC");
+           chosen == FO_CLOCK_TSC ? "the CPU's time-stamp counter" : "CLOCK_MONOTONIC");
     if (fo_exporter_init(&cfg) != 0 || fo_conn_init(MAX_CONNS) != 0) {
         fo_log(FO_LOG_ERROR, "init", "cannot map its tables: telemetry is off");
         return;
