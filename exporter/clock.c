@@ -22,13 +22,6 @@ static struct {
 } first;
 
 #if defined(__x86_64__)
-static uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
-
 /* CPUID says the counter runs at one rate in every power state. */
 static int tsc_invariant(void)
 {
@@ -72,9 +65,9 @@ static void pair(uint64_t *tick, uint64_t *mono_ns)
     if (fo_clock_tsc) {
         uint64_t best = UINT64_MAX;
         for (int i = 0; i < 4; i++) {
-            uint64_t t0 = rdtsc();
-            uint64_t m = fo_clock_monotonic_ns();
-            uint64_t t1 = rdtsc();
+            uint64_t t0 = fo_clock_rdtsc();
+            uint64_t m = fo_clock_ns(CLOCK_MONOTONIC);
+            uint64_t t1 = fo_clock_rdtsc();
             if (t1 - t0 < best) {
                 best = t1 - t0;
                 *tick = t0 + (t1 - t0) / 2;
@@ -84,7 +77,7 @@ static void pair(uint64_t *tick, uint64_t *mono_ns)
         return;
     }
 #endif
-    *mono_ns = fo_clock_monotonic_ns();
+    *mono_ns = fo_clock_ns(CLOCK_MONOTONIC);
     *tick = *mono_ns;
 }
 
@@ -106,10 +99,7 @@ void fo_clock_map_now(struct fo_clock_map *m)
 {
     uint64_t mono;
     pair(&m->tick, &mono);
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    uint64_t to_unix = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec -
-                       fo_clock_monotonic_ns();
+    uint64_t to_unix = fo_clock_ns(CLOCK_REALTIME) - fo_clock_ns(CLOCK_MONOTONIC);
     m->unix_ns = mono + to_unix;
     /* A map made at the first pair's tick converts only that tick, which
      * any rate maps right. */

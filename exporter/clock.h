@@ -30,24 +30,31 @@ enum fo_clock_mode {
 /* Set once by fo_clock_init, before any hook is followed; read on every call. */
 extern int fo_clock_tsc;
 
-static inline uint64_t fo_clock_monotonic_ns(void)
+/* Clock id's time in nanoseconds: the library's one reading of a clock. */
+static inline uint64_t fo_clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+#if defined(__x86_64__)
+static inline uint64_t fo_clock_rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+#endif
 
 /* The time now, in ticks. Async-signal-safe; no call when the TSC is used. */
 static inline uint64_t fo_clock_now(void)
 {
 #if defined(__x86_64__)
-    if (fo_clock_tsc) {
-        uint32_t lo, hi;
-        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-        return (uint64_t)hi << 32 | lo;
-    }
+    if (fo_clock_tsc)
+        return fo_clock_rdtsc();
 #endif
-    return fo_clock_monotonic_ns();
+    return fo_clock_ns(CLOCK_MONOTONIC);
 }
 
 /*
@@ -55,7 +62,8 @@ static inline uint64_t fo_clock_now(void)
  * the first timestamp; a forked child keeps its parent's choice and pair (the
  * counter is the machine's, not the process's). Returns the mode chosen:
  * FO_CLOCK_TSC or FO_CLOCK_MONOTONIC (FO_CLOCK_TSC is refused, for
- * FO_CLOCK_MONOTONIC, on a CPU without an invariant counter).
+ * FO_CLOCK_MONOTONIC, on a CPU without an invariant counter or in a process
+ * that has made RDTSC fault).
  */
 enum fo_clock_mode fo_clock_init(enum fo_clock_mode mode);
 

@@ -86,16 +86,9 @@ struct state {
     uint64_t rng[4];
 };
 
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t mono_ns(void)
 {
-    return clock_ns(CLOCK_MONOTONIC);
+    return fo_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* xoshiro256** seeded from getrandom: ids need uniqueness, not secrecy. */
@@ -434,7 +427,7 @@ static void export_metrics(struct state *st)
     st->self.records_dropped_ring = atomic_load(&fo_records.dropped);
     fo_buf_reset(&st->buf);
     int rc = fo_otlp_encode_metrics(&st->resource, st->metrics, st->feast, &st->sample,
-                                    &st->self, st->start_unix_ns, clock_ns(CLOCK_REALTIME),
+                                    &st->self, st->start_unix_ns, fo_clock_ns(CLOCK_REALTIME),
                                     &st->buf);
     uint32_t timeout = cfg.metrics.timeout_ms < cfg.metric_export_timeout_ms
                            ? cfg.metrics.timeout_ms
@@ -549,7 +542,7 @@ static int state_init(struct state *st)
                   "traces");
     init_delivery(st, &st->metrics_out, &cfg.metrics, FO_SIGNAL_METRICS,
                   &cfg.metrics_exporters, "metrics");
-    st->start_unix_ns = clock_ns(CLOCK_REALTIME);
+    st->start_unix_ns = fo_clock_ns(CLOCK_REALTIME);
     fo_net_idle_ctx = st;
     fo_net_idle = drain_idle;
     take_sample(st);

@@ -10,13 +10,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "preload/real.h"
 
 uint64_t fo_net_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return fo_clock_ns(CLOCK_MONOTONIC);
 }
 
 int fo_net_split_hostport(const char *hp, const char *default_port, char *host,

@@ -35,9 +35,7 @@ static const char *env(const char *name)
 
 static uint64_t mono_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return fo_clock_ns(CLOCK_MONOTONIC);
 }
 
 static void pause_us(long us)
