@@ -63,6 +63,26 @@ static int get_bool(getenv_fn env, const char *name, int *bad)
     return 0;
 }
 
+/*
+ * One of n names (case-insensitive): *out becomes its index. Unset leaves
+ * *out as it is; any other value is reported, naming the choices as listed,
+ * and leaves it too.
+ */
+static void get_choice(getenv_fn env, const char *name, const char *const *names, int n,
+                       const char *listed, int *out, int *bad)
+{
+    const char *v = get(env, name);
+    if (v == NULL)
+        return;
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(v, names[i]) == 0) {
+            *out = i;
+            return;
+        }
+    fo_log(FO_LOG_ERROR, name, "%s='%s' is not %s; using %s", name, v, listed, names[*out]);
+    (*bad)++;
+}
+
 /* A non-negative integer (milliseconds, sizes) no larger than max. */
 static uint32_t get_uint(getenv_fn env, const char *name, uint32_t def, uint32_t max,
                          int *bad)
@@ -422,22 +442,12 @@ int fo_config_load(struct fo_config *cfg, const char *(*env)(const char *))
     int bad = 0;
     fo_config_defaults(cfg);
 
-    const char *v = get(env, "FEAST_OTEL_LOG_LEVEL");
-    if (v != NULL) {
-        static const char *const levels[] = {"error", "warn", "info", "debug"};
-        int found = -1;
-        for (int i = 0; i < 4; i++)
-            if (strcasecmp(v, levels[i]) == 0)
-                found = i;
-        if (found < 0) {
-            fo_log(FO_LOG_ERROR, "FEAST_OTEL_LOG_LEVEL", "FEAST_OTEL_LOG_LEVEL='%s' is not "
-                   "error, warn, info or debug; using error", v);
-            bad++;
-        } else {
-            cfg->log_level = found;
-        }
-    }
+    static const char *const levels[] = {[FO_LOG_ERROR] = "error", [FO_LOG_WARN] = "warn",
+                                         [FO_LOG_INFO] = "info", [FO_LOG_DEBUG] = "debug"};
+    get_choice(env, "FEAST_OTEL_LOG_LEVEL", levels, 4, "error, warn, info or debug",
+               &cfg->log_level, &bad);
     fo_log_level = cfg->log_level;
+    const char *v;
 
     cfg->disabled = get_bool(env, "OTEL_SDK_DISABLED", &bad);
 
@@ -501,24 +511,9 @@ int fo_config_load(struct fo_config *cfg, const char *(*env)(const char *))
     cfg->bsp_export_timeout_ms = get_uint(env, "OTEL_BSP_EXPORT_TIMEOUT", 30000, 3600000, &bad);
     cfg->bsp_max_queue_size = get_uint(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1u << 20, &bad);
     cfg->body_budget = get_uint(env, "FEAST_OTEL_BODY_BUDGET", 256 * 1024, 64u << 20, &bad);
-    if ((v = get(env, "FEAST_OTEL_CLOCK")) != NULL) {
-        static const struct {
-            const char *name;
-            enum fo_clock_mode mode;
-        } clocks[] = {{"auto", FO_CLOCK_AUTO}, {"tsc", FO_CLOCK_TSC},
-                      {"monotonic", FO_CLOCK_MONOTONIC}};
-        int found = -1;
-        for (int i = 0; i < 3; i++)
-            if (strcasecmp(v, clocks[i].name) == 0)
-                found = i;
-        if (found < 0) {
-            fo_log(FO_LOG_ERROR, "FEAST_OTEL_CLOCK", "FEAST_OTEL_CLOCK='%s' is not auto, tsc "
-                   "or monotonic; using auto", v);
-            bad++;
-        } else {
-            cfg->clock = clocks[found].mode;
-        }
-    }
+    static const char *const clocks[] = {[FO_CLOCK_AUTO] = "auto", [FO_CLOCK_TSC] = "tsc",
+                                         [FO_CLOCK_MONOTONIC] = "monotonic"};
+    get_choice(env, "FEAST_OTEL_CLOCK", clocks, 3, "auto, tsc or monotonic", &cfg->clock, &bad);
     load_routes(cfg, env, &bad);
     cfg->bsp_max_export_batch_size =
         get_uint(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1u << 20, &bad);
