@@ -139,20 +139,6 @@ static void observe(struct fo_feast_metrics *m, uint8_t f, const char *const v[F
         add(s, f, x);
 }
 
-/* Decimal digits of x into out (room for 11 bytes). */
-static void utoa(uint32_t x, char *out)
-{
-    char tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + x % 10);
-        x /= 10;
-    } while (x != 0);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
-}
-
 static void name_str(const struct fo_feast_name *n, char out[FO_FF_LABEL_MAX])
 {
     memcpy(out, n->s, n->len);
@@ -213,9 +199,9 @@ void fo_feast_metrics_observe(struct fo_feast_metrics *m, const struct fo_span *
     if (known && st->kind == FO_FEAST_BODY_GOF && !(st->known & FO_FEAST_K_SERVICE)) {
         /* Past the views the scanner counts, the label is left out. */
         int views_known = (st->known & FO_FEAST_K_VIEW_COUNT) != 0;
-        utoa(st->feature_count, features);
+        fo_utoa(st->feature_count, features);
         if (views_known)
-            utoa(st->view_count, views);
+            fo_utoa(st->view_count, views);
         key.counts = 1;
         key.features = st->feature_count;
         key.views = views_known ? st->view_count : UINT32_MAX;

@@ -1,7 +1,6 @@
 /* metrics.c - request-duration histograms per attribute set (see metrics.h). */
 #include "metrics.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,10 +51,23 @@ const char *fo_http_method_name(const char *method, size_t len)
     return "_OTHER";
 }
 
+void fo_utoa(uint32_t x, char *out)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
 void fo_http_error_type(const struct fo_record *r, char out[8])
 {
     if (r->http.status >= 500)
-        snprintf(out, 8, "%u", r->http.status);
+        fo_utoa(r->http.status, out); /* a uint16_t: at most 5 digits */
     else if (r->http.flags & FO_HTTP_F_ABORTED)
         memcpy(out, "aborted", 8);
     else

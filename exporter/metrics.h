@@ -90,7 +90,7 @@ size_t fo_metrics_series_count(const struct fo_metrics *m);
 /*
  * Normalises a request method as the HTTP semantic conventions ask: one of
  * the nine standard methods (case-sensitive) as is, anything else "_OTHER".
- * Returns a static string.
+ * Returns a static string; "_OTHER" is the only one that starts with '_'.
  */
 const char *fo_http_method_name(const char *method, size_t len);
 
@@ -100,5 +100,8 @@ const char *fo_http_method_name(const char *method, size_t len);
  * status is ERROR exactly when this is not empty.
  */
 void fo_http_error_type(const struct fo_record *r, char out[8]);
+
+/* The decimal digits of x and a NUL into out (room for 11 bytes). */
+void fo_utoa(uint32_t x, char *out);
 
 #endif

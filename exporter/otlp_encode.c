@@ -408,11 +408,27 @@ static void feast_attrs(struct fo_buf *b, const struct fo_feast_stats *st)
     }
 }
 
+/*
+ * The length of a span's route. Routes are static strings (see span.h) and
+ * spans come in runs of one route: the last route's length is kept, so a
+ * span of the same route is measured by one compare.
+ */
+static size_t route_len(const char *route)
+{
+    static const char *last;
+    static size_t len;
+    if (route != last) {
+        len = route != NULL ? strlen(route) : 0;
+        last = route;
+    }
+    return len;
+}
+
 /* The most a span can take: every string tripled by U+FFFD, twice for the
  * route (name and http.route), and the fixed part. */
 static size_t span_bound(const struct fo_span *s)
 {
-    size_t route = s->route != NULL ? strlen(s->route) : 0;
+    size_t route = route_len(s->route);
     return SPAN_FIXED_MAX + 3 * (FO_TARGET_MAX + FO_UA_MAX + 2 * FO_METHOD_MAX +
                                  FO_FEAST_NAME_MAX + 2 * route);
 }
@@ -482,7 +498,7 @@ static const struct kind_entry *span_kind(const struct fo_span *s, const char *m
 {
     const struct fo_http_info *h = &s->rec.http;
     /* Routes under 64 bytes: even tripled by U+FFFD, twice, they fit. */
-    if (s->route != NULL && strnlen(s->route, 64) == 64)
+    if (route_len(s->route) >= 64)
         return NULL;
     uintptr_t x = (uintptr_t)method ^ (uintptr_t)s->route * 31u ^ (uintptr_t)h->status * 131u ^
                   s->rec.local_port;
@@ -581,7 +597,7 @@ static void put_span(struct fo_buf *b, const struct fo_span *s)
     if (s->has_parent)
         put_bytes(b, 4, s->parent_span_id, 8);
     const char *method = fo_http_method_name(h->method, clamp(h->method_len, FO_METHOD_MAX));
-    int other = strcmp(method, "_OTHER") == 0;
+    int other = method[0] == '_'; /* "_OTHER" (metrics.h) */
     /* The conventions name a span of an unknown method "HTTP". */
     const char *verb = other ? "HTTP" : method;
     const struct kind_entry *kind = span_kind(s, method, verb);
