@@ -150,6 +150,16 @@ def start_feature_server(hosts, receiver, variant="default", host="127.0.0.1", *
     return h
 
 
+def assert_span_within(s, t0, t1, *context):
+    """A span lies within its exchange as the client saw it, t0 before it
+    sent and t1 after it had the whole response (time.time_ns()). The
+    clock mapping is good to well under a microsecond: 1 ms before t0. After
+    t1, 20 ms: the hooks read the clock once the real call has returned,
+    and on a busy machine the server's thread can be preempted in between
+    (3.4 ms has been seen)."""
+    assert t0 - 1_000_000 <= s["start"] < s["end"] <= t1 + 20_000_000, (*context, t0, s, t1)
+
+
 def get(port, path, conn=None, timeout=15):
     """GET path; returns (status, body). With conn, reuses that keep-alive
     connection, else uses a new one."""
