@@ -9,6 +9,9 @@
  * Ordering: records leave the ring in the order producers claimed slots;
  * spans are exported in that order, in batches of OTEL_BSP_MAX_EXPORT_BATCH_SIZE
  * every OTEL_BSP_SCHEDULE_DELAY (or as soon as a batch is full).
+ * Batches: a span is encoded into its batch's request as it leaves the ring
+ * (built on the stack, not kept): the queue is the batches' encoded bytes, a
+ * few hundred per span, written once and read once by the send.
  * Drop policy: a full ring drops the new record (counted by the ring); a full
  * span queue (OTEL_BSP_MAX_QUEUE_SIZE) drops the new span but its request is
  * still counted in the metrics; a failed export drops its batch. Every drop is
@@ -65,13 +68,27 @@ static _Atomic int thread_done;
 static _Atomic uint64_t exit_deadline_ns; /* set by the shutdown: the flush ends by then */
 static pthread_t thread;
 
+/* One export request being written (otlp_encode.h), and its spans. */
+struct batch {
+    struct fo_buf buf;
+    struct fo_otlp_traces req;
+    int sealed; /* being exported: later spans go to the next batch */
+};
+
+/* Buffers kept for the next batches: one filling while one is sent. */
+#define SPARE_BUFS 2
+
 struct state {
     struct fo_feast_body later_scan; /* scans the bodies of later.h */
     struct fo_resource resource;
     struct fo_metrics *metrics;
     struct fo_feast_metrics *feast;
-    struct fo_span *queue;
-    size_t queue_len;
+    struct batch *batches; /* a ring of n_batches; the oldest first */
+    size_t n_batches, first, used;
+    struct batch *fill;        /* the newest batch, or NULL */
+    size_t queue_len;          /* spans in the batches */
+    struct fo_buf spare[SPARE_BUFS]; /* buffers of exported batches, for the next */
+    size_t n_spare;
     struct fo_delivery traces;
     struct fo_delivery metrics_out;
     int exporting;          /* an export is in progress (drain must not start one) */
@@ -362,37 +379,69 @@ static uint64_t export_deadline(const struct state *st, uint32_t timeout_ms)
     return d;
 }
 
+/* The batch spans are added to: the newest, unless it is full or being
+ * exported; then a new one. NULL when every batch is taken (not while the
+ * span queue has room: see state_init). */
+static struct batch *open_batch(struct state *st)
+{
+    struct batch *b = st->fill;
+    if (b != NULL && !b->sealed && b->req.n < cfg.bsp_max_export_batch_size)
+        return b;
+    if (st->used == st->n_batches)
+        return NULL;
+    b = &st->batches[(st->first + st->used) % st->n_batches];
+    if (b->buf.data == NULL && st->n_spare > 0)
+        b->buf = st->spare[--st->n_spare];
+    fo_buf_reset(&b->buf);
+    if (fo_otlp_traces_open(&b->req, &st->resource, cfg.bsp_max_export_batch_size, &b->buf) != 0)
+        return NULL;
+    b->sealed = 0;
+    st->used++;
+    st->fill = b;
+    return b;
+}
+
+/* Frees the oldest batch; its buffer is kept for a later one while few are. */
+static void close_batch(struct state *st)
+{
+    struct batch *b = &st->batches[st->first];
+    if (st->fill == b)
+        st->fill = NULL;
+    st->queue_len -= b->req.n;
+    b->req.n = 0;
+    if (st->n_spare < SPARE_BUFS) {
+        st->spare[st->n_spare++] = b->buf;
+        b->buf = (struct fo_buf){0};
+    } else {
+        fo_buf_free(&b->buf);
+    }
+    st->first = (st->first + 1) % st->n_batches;
+    st->used--;
+}
+
 /* Exports the spans queued at entry (not those that arrive meanwhile, so a
  * busy host cannot keep the thread from its metric exports). */
 static void export_spans(struct state *st, int everything)
 {
     size_t batch = cfg.bsp_max_export_batch_size;
-    size_t budget = st->queue_len;
-    while (st->queue_len > 0 && budget > 0 &&
-           (everything || st->queue_len >= batch || mono_ns() >= st->next_span_export_ns)) {
-        size_t n = st->queue_len < batch ? st->queue_len : batch;
-        if (n > budget)
-            n = budget;
-        budget -= n;
-        if (cfg.traces_exporters & FO_EXPORTER_CONSOLE)
-            for (size_t i = 0; i < n; i++)
-                console_span(&st->queue[i]);
-        if (cfg.traces_exporters & FO_EXPORTER_OTLP) {
-            fo_buf_reset(&st->buf);
-            int rc = fo_otlp_encode_traces(&st->resource, st->queue, n, &st->buf);
+    size_t budget = st->used;
+    while (st->used > 0 && budget-- > 0) {
+        struct batch *b = &st->batches[st->first];
+        size_t n = b->req.n;
+        if (n > 0 && !everything && n < batch && mono_ns() < st->next_span_export_ns)
+            break;
+        b->sealed = 1;
+        if (n > 0) {
+            fo_otlp_traces_close(&b->req, &b->buf);
             uint32_t timeout = cfg.traces.timeout_ms < cfg.bsp_export_timeout_ms
                                    ? cfg.traces.timeout_ms
                                    : cfg.bsp_export_timeout_ms;
             struct fo_delivery_outcome o = {.status = FO_NOT_DELIVERED};
-            if (rc == 0) {
-                st->exporting = 1;
-                fo_delivery_send(&st->traces, st->buf.data, st->buf.len,
-                                 export_deadline(st, timeout), wait_draining, st, &o);
-                st->exporting = 0;
-            } else {
-                fo_log(FO_LOG_ERROR, fo_log_loss, "cannot encode %zu spans: %s; dropped", n,
-                       strerror(-rc));
-            }
+            st->exporting = 1;
+            fo_delivery_send(&st->traces, b->buf.data + b->req.start,
+                             b->buf.len - b->req.start, export_deadline(st, timeout),
+                             wait_draining, st, &o);
+            st->exporting = 0;
             if (o.status == FO_DELIVERED) {
                 uint64_t rejected = o.rejected > (int64_t)n ? n : (uint64_t)o.rejected;
                 st->self.spans_exported += n - rejected;
@@ -403,12 +452,40 @@ static void export_spans(struct state *st, int everything)
                 st->self.spans_export_failed += n;
             }
         }
-        memmove(st->queue, st->queue + n, (st->queue_len - n) * sizeof *st->queue);
-        st->queue_len -= n;
-        if (st->queue_len < batch)
+        close_batch(st);
+        /* A timer's export takes one batch, and the full ones after it. */
+        if (!everything &&
+            (st->used == 0 || st->batches[st->first].req.n < batch))
             break;
     }
     st->next_span_export_ns = deadline_after(cfg.bsp_schedule_delay_ms);
+}
+
+/* Queues a sampled span: encoded into the newest batch, which is exported
+ * once full (unless an export is under way: it is then one of the batches
+ * the export loop finds). */
+static void queue_span(struct state *st, const struct fo_span *span)
+{
+    if (cfg.traces_exporters & FO_EXPORTER_CONSOLE)
+        console_span(span);
+    if (!(cfg.traces_exporters & FO_EXPORTER_OTLP))
+        return;
+    if (st->queue_len >= cfg.bsp_max_queue_size) {
+        st->self.spans_dropped_queue++;
+        fo_log(FO_LOG_ERROR, fo_log_loss, "span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%u): "
+               "dropping spans", cfg.bsp_max_queue_size);
+        return;
+    }
+    struct batch *b = open_batch(st);
+    if (b == NULL || fo_otlp_traces_add(&b->req, span, &b->buf) != 0) {
+        st->self.spans_export_failed++;
+        fo_log(FO_LOG_ERROR, fo_log_loss, "cannot encode a span: %s; dropped",
+               strerror(ENOMEM));
+        return;
+    }
+    st->queue_len++;
+    if (b->req.n >= cfg.bsp_max_export_batch_size && !st->exporting)
+        export_spans(st, 0);
 }
 
 static void take_sample(struct state *st)
@@ -480,26 +557,13 @@ static size_t drain(struct state *st)
     size_t taken = 0;
     while ((r = fo_ring_peek(&fo_records)) != NULL) {
         taken++;
-        /* Built in the queue's next slot, so that a queued span is not
-         * copied once more; it stays there only if it is queued. */
-        struct fo_span local;
-        int room = st->queue_len < cfg.bsp_max_queue_size;
-        struct fo_span *span = room ? &st->queue[st->queue_len] : &local;
-        make_span(st, r, span, &clk);
+        struct fo_span span;
+        make_span(st, r, &span, &clk);
         fo_ring_release(&fo_records);
-        fo_metrics_observe_http(st->metrics, span);
-        fo_feast_metrics_observe(st->feast, span);
-        if (!(span->trace_flags & 1) || cfg.traces_exporters == 0)
-            continue;
-        if (!room) {
-            st->self.spans_dropped_queue++;
-            fo_log(FO_LOG_ERROR, fo_log_loss, "span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%u): "
-                   "dropping spans", cfg.bsp_max_queue_size);
-            continue;
-        }
-        st->queue_len++;
-        if (st->queue_len >= cfg.bsp_max_export_batch_size && !st->exporting)
-            export_spans(st, 0);
+        fo_metrics_observe_http(st->metrics, &span);
+        fo_feast_metrics_observe(st->feast, &span);
+        if ((span.trace_flags & 1) && cfg.traces_exporters != 0)
+            queue_span(st, &span);
     }
     return taken;
 }
@@ -532,8 +596,12 @@ static int state_init(struct state *st)
     fo_resource_build(&st->resource, &cfg);
     st->metrics = fo_metrics_new();
     st->feast = fo_feast_metrics_new();
-    st->queue = calloc(cfg.bsp_max_queue_size, sizeof *st->queue);
-    if (st->metrics == NULL || st->feast == NULL || st->queue == NULL)
+    /* Full batches for the whole queue, one being exported by a timer
+     * before it was full, and the one filling. */
+    st->n_batches = (cfg.bsp_max_queue_size + cfg.bsp_max_export_batch_size - 1) /
+                        cfg.bsp_max_export_batch_size + 2;
+    st->batches = calloc(st->n_batches, sizeof *st->batches);
+    if (st->metrics == NULL || st->feast == NULL || st->batches == NULL)
         return -ENOMEM;
     if (cfg.metrics_exporters & FO_EXPORTER_CONSOLE)
         fo_log(FO_LOG_ERROR, "metrics_exporter", "OTEL_METRICS_EXPORTER: the console metrics "

@@ -641,22 +641,23 @@ static void put_span(struct fo_buf *b, const struct fo_span *s)
     close_len(b, body, SPAN_LEN_ROOM);
 }
 
-/* The resource's attributes: at most FO_RESOURCE_MAX of bounded strings. */
-static size_t resource_bound(const struct fo_resource *r)
+int fo_otlp_traces_open(struct fo_otlp_traces *w, const struct fo_resource *r, size_t expect,
+                        struct fo_buf *out)
 {
-    return 16 + r->n * (3 * (FO_CFG_STR_MAX + sizeof r->attrs[0].str) + 32);
-}
-
-int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spans, size_t n,
-                          struct fo_buf *out)
-{
-    size_t start = out->len;
-    /* Room for the envelope: the resource, the scope and three lengths. */
-    if (fo_buf_reserve(out, resource_bound(r) + 256) != 0)
+    w->start = out->len;
+    w->n = 0;
+    /* Room for the envelope: the resource, the scope and three lengths.
+     * What the attributes take is reserved as much as they need: a batch
+     * of one span holds no more than its own request. */
+    size_t need = 256;
+    for (size_t i = 0; i < r->n; i++)
+        need += 3 * (strnlen(r->attrs[i].key, sizeof r->attrs[i].key) +
+                     strnlen(r->attrs[i].str, sizeof r->attrs[i].str)) + 32;
+    if (fo_buf_reserve(out, need) != 0)
         return -ENOMEM;
     /* The envelope's lengths are about the batch's: guess ~400 bytes a span. */
-    size_t guess = varint_len(512 + 400 * (uint64_t)n);
-    size_t rs = open_len(out, 1, guess); /* ExportTraceServiceRequest.resource_spans */
+    w->guess = varint_len(512 + 400 * (uint64_t)expect);
+    w->rs = open_len(out, 1, w->guess); /* ExportTraceServiceRequest.resource_spans */
     size_t res = open_len(out, 1, LEN_ROOM); /* ResourceSpans.resource */
     for (size_t i = 0; i < r->n; i++) {
         const struct fo_attr *at = &r->attrs[i];
@@ -674,21 +675,43 @@ int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spa
             put_kv_text(out, 1, key, kb.len, at->str, strnlen(at->str, sizeof at->str));
     }
     close_len(out, res, LEN_ROOM);
-    size_t ss = open_len(out, 2, guess); /* ResourceSpans.scope_spans */
+    w->ss = open_len(out, 2, w->guess); /* ResourceSpans.scope_spans */
     size_t sc = open_len(out, 1, LEN_ROOM); /* ScopeSpans.scope */
     put_text(out, 1, "feast-otel", 10);
     put_text(out, 2, FO_VERSION, strlen(FO_VERSION));
     close_len(out, sc, LEN_ROOM);
+    return 0;
+}
+
+int fo_otlp_traces_add(struct fo_otlp_traces *w, const struct fo_span *s, struct fo_buf *out)
+{
+    /* fo_buf_reserve may move data: offsets, not pointers, are kept. */
+    if (fo_buf_reserve(out, span_bound(s) + 16) != 0)
+        return -ENOMEM;
+    put_span(out, s);
+    w->n++;
+    return 0;
+}
+
+void fo_otlp_traces_close(const struct fo_otlp_traces *w, struct fo_buf *out)
+{
+    close_len(out, w->ss, w->guess);
+    close_len(out, w->rs, w->guess);
+}
+
+int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spans, size_t n,
+                          struct fo_buf *out)
+{
+    struct fo_otlp_traces w;
+    if (fo_otlp_traces_open(&w, r, n, out) != 0)
+        return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        /* fo_buf_reserve may move data: offsets, not pointers, are kept. */
-        if (fo_buf_reserve(out, span_bound(&spans[i]) + 16) != 0) {
-            out->len = start;
+        if (fo_otlp_traces_add(&w, &spans[i], out) != 0) {
+            out->len = w.start;
             return -ENOMEM;
         }
-        put_span(out, &spans[i]);
     }
-    close_len(out, ss, guess);
-    close_len(out, rs, guess);
+    fo_otlp_traces_close(&w, out);
     return 0;
 }
 

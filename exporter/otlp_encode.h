@@ -53,6 +53,25 @@ int fo_otlp_encode_traces(const struct fo_resource *r, const struct fo_span *spa
                           struct fo_buf *out);
 
 /*
+ * The same request written a span at a time, as spans come: open writes
+ * the envelope (expect: the spans it will likely hold, for the guess of its
+ * lengths), add appends one span, close writes the lengths. Between open and
+ * close, out holds an unfinished request that only add may extend. open and
+ * add return 0, or -ENOMEM, and then leave out as it was before the call.
+ */
+struct fo_otlp_traces {
+    size_t start; /* where the request begins in out */
+    size_t rs, ss; /* bodies of resource_spans and scope_spans */
+    size_t guess;  /* the bytes left for their lengths */
+    size_t n;      /* spans added */
+};
+
+int fo_otlp_traces_open(struct fo_otlp_traces *w, const struct fo_resource *r, size_t expect,
+                        struct fo_buf *out);
+int fo_otlp_traces_add(struct fo_otlp_traces *w, const struct fo_span *s, struct fo_buf *out);
+void fo_otlp_traces_close(const struct fo_otlp_traces *w, struct fo_buf *out);
+
+/*
  * Appends one ExportMetricsServiceRequest to out, all points at now_unix_ns:
  * - http.server.request.duration: every series of m, cumulative since
  *   m->start_unix_ns (left out while m has no series);

@@ -884,6 +884,49 @@ Test(encode, every_allocation_failure_returns_enomem_and_leaves_out_alone)
     fo_metrics_del(m);
 }
 
+/*
+ * The exporter writes a batch's request a span at a time, guessing its
+ * lengths from the batch size before it knows how many spans will come:
+ * whatever the guess, the request is the one written at once (which guesses
+ * from the real count), and it decodes with all its spans.
+ */
+Test(encode, a_request_written_a_span_at_a_time_is_the_same_whatever_its_guess)
+{
+    enum { N = 300 };
+    static struct fo_span spans[N];
+    for (size_t i = 0; i < N; i++) {
+        char target[32];
+        snprintf(target, sizeof target, "/item/%zu", i * 7919);
+        make_span(&spans[i], i % 3 ? "GET" : "POST", target, i % 5 ? 200 : 503);
+    }
+    const size_t counts[] = {1, 2, N};
+    const size_t expects[] = {1, 512, 100000};
+    for (size_t c = 0; c < 3; c++) {
+        size_t n = counts[c];
+        struct fo_buf whole = {0};
+        TraceReq *req = encode_traces(spans, n, &whole);
+        free_traces(req);
+        for (size_t e = 0; e < 3; e++) {
+            struct fo_buf out = {0};
+            cr_assert_eq(fo_buf_reserve(&out, 5), 0);
+            out.len = 5; /* a request need not start the buffer */
+            struct fo_otlp_traces w;
+            cr_assert_eq(fo_otlp_traces_open(&w, &res, expects[e], &out), 0);
+            cr_assert_eq(w.start, 5);
+            for (size_t i = 0; i < n; i++)
+                cr_assert_eq(fo_otlp_traces_add(&w, &spans[i], &out), 0);
+            cr_assert_eq(w.n, n);
+            fo_otlp_traces_close(&w, &out);
+            cr_assert_eq(out.len - 5, whole.len, "%zu spans, guessed for %zu: %zu bytes, not %zu",
+                         n, expects[e], out.len - 5, whole.len);
+            cr_assert_eq(memcmp(out.data + 5, whole.data, whole.len), 0,
+                         "%zu spans, guessed for %zu", n, expects[e]);
+            fo_buf_free(&out);
+        }
+        fo_buf_free(&whole);
+    }
+}
+
 Test(encode, the_arena_limit_and_the_buffer_cap_hold)
 {
     struct fo_span s;
