@@ -298,7 +298,7 @@ static void make_span(struct state *st, const struct fo_record *r, struct fo_spa
         s->rec.feast.known = 0;
     }
     memcpy(s->rec.peer_addr, r->peer_addr,
-           sizeof s->rec - offsetof(struct fo_record, peer_addr));
+           offsetof(struct fo_record, http) - offsetof(struct fo_record, peer_addr));
     s->has_parent = 0;
     s->parent_remote = 0;
     s->start_unix_ns = fo_clock_unix_ns(clk, r->http.start_tick);

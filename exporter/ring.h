@@ -17,8 +17,9 @@
 
 #include "preload/record.h"
 
+/* Slots start lines, so that a record's first fields share its seq's. */
 struct fo_ring_slot {
-    _Atomic uint64_t seq;
+    _Alignas(64) _Atomic uint64_t seq;
     struct fo_record rec;
 };
 

@@ -149,13 +149,13 @@ static inline __attribute__((always_inline)) void emit(void *ctx, const struct f
          * room. */
         memcpy(&rec->http, info, offsetof(struct fo_http_info, target) + info->target_len);
         /* Most user agents are short: a fixed 16-byte move (both arrays
-         * are longer) instead of a counted copy. */
-        if (info->ua_len <= 16)
+         * are longer) instead of a counted copy. None: its line of the
+         * record is not touched. */
+        if ((unsigned)info->ua_len - 1u < 16u)
             memcpy(rec->http.user_agent, info->user_agent, 16);
-        else
+        else if (info->ua_len > 16)
             memcpy(rec->http.user_agent, info->user_agent, info->ua_len);
         memcpy(rec->peer_addr, c->peer_addr, PEER_SPAN(struct fo_record));
-        rec->feast.kind = FO_FEAST_BODY_NONE;
         /* A traceparent or Feast statistics: one test for both. */
         if (info->flags & (FO_HTTP_F_TRACEPARENT | FO_HTTP_F_FEAST)) {
             if (info->flags & FO_HTTP_F_TRACEPARENT)

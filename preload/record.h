@@ -92,16 +92,23 @@ struct fo_feast_stats {
     uint32_t status[FO_FEAST_VIEWS_MAX + 1][FO_FEAST_STATUSES];
 };
 
-/* One record in the ring: the exchange plus the connection it came on. */
+/*
+ * One record in the ring: the exchange plus the connection it came on.
+ * What every exchange sets comes first, with its ring slot's sequence number
+ * in one 64-byte line, and the strings follow: a record of a short target
+ * touches two lines of its kilobyte. Only the fields an exchange sets are
+ * written: feast applies only with FO_HTTP_F_FEAST, traceparent only with
+ * FO_HTTP_F_TRACEPARENT, and the strings only up to their lengths.
+ */
 struct fo_record {
-    struct fo_http_info http;
-    struct fo_feast_stats feast;
     uint8_t peer_addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
     uint8_t peer_family;   /* AF_INET or AF_INET6 */
     uint8_t scheme;        /* FO_SCHEME_* */
     uint16_t peer_port;
     uint16_t local_port;
     uint16_t feast_later; /* with FO_HTTP_F_FEAST_LATER (exporter/later.h) */
+    struct fo_http_info http;
+    struct fo_feast_stats feast;
 };
 
 #define FO_SCHEME_HTTP 0
