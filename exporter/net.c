@@ -152,11 +152,12 @@ int fo_net_connect(const char *host, const char *port, uint64_t deadline_ns)
     return rc;
 }
 
-int fo_net_send_all(int fd, const void *p, size_t n, uint64_t deadline_ns)
+int fo_net_send_all(int fd, const void *p, size_t n, int more, uint64_t deadline_ns)
 {
     const char *b = p;
+    int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
     while (n > 0) {
-        ssize_t w = fo_real.send(fd, b, n, MSG_NOSIGNAL);
+        ssize_t w = fo_real.send(fd, b, n, flags);
         if (w > 0) {
             b += w;
             n -= (size_t)w;

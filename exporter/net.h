@@ -49,8 +49,11 @@ extern void *fo_net_idle_ctx;
 /* Waits until fd is ready for events (POLLIN/POLLOUT): 0 or -ETIMEDOUT. */
 int fo_net_wait(int fd, short events, uint64_t deadline_ns);
 
-/* Sends all n bytes: 0, -ETIMEDOUT, or -errno (-ECONNRESET on a closed peer). */
-int fo_net_send_all(int fd, const void *p, size_t n, uint64_t deadline_ns);
+/* Sends all n bytes: 0, -ETIMEDOUT, or -errno (-ECONNRESET on a closed peer).
+ * more: another send follows at once (a request's head before its body): the
+ * kernel holds these bytes for it (MSG_MORE) rather than sending a segment of
+ * their own, and waking the peer for it. */
+int fo_net_send_all(int fd, const void *p, size_t n, int more, uint64_t deadline_ns);
 
 /* Receives some bytes (0 at end of stream), waiting until the deadline. */
 ssize_t fo_net_recv_some(int fd, void *b, size_t n, uint64_t deadline_ns);

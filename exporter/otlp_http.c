@@ -248,9 +248,9 @@ int fo_http_client_post(struct fo_http_client *c, const struct fo_kv *headers,
         int keep = 0, got_any = 0;
         out->body_len = 0;
         out->body_truncated = 0;
-        int rc = fo_net_send_all(c->fd, head, (size_t)n, deadline_ns);
+        int rc = fo_net_send_all(c->fd, head, (size_t)n, len > 0, deadline_ns);
         if (rc == 0)
-            rc = fo_net_send_all(c->fd, body, len, deadline_ns);
+            rc = fo_net_send_all(c->fd, body, len, 0, deadline_ns);
         if (rc == 0)
             rc = read_response(c, deadline_ns, &keep, &got_any, out);
         if (rc == 0) {

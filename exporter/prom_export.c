@@ -149,9 +149,9 @@ static void serve(int fd)
         hl = snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Length: 0\r\n"
                       "Connection: close\r\n\r\n", get ? "503 Service Unavailable" :
                       "405 Method Not Allowed");
-    if (fo_net_send_all(fd, head, (size_t)hl, deadline) == 0 && n > 0 &&
-        strncmp(req, "HEAD ", 5) != 0)
-        fo_net_send_all(fd, page, (size_t)n, deadline);
+    int body = n > 0 && strncmp(req, "HEAD ", 5) != 0;
+    if (fo_net_send_all(fd, head, (size_t)hl, body, deadline) == 0 && body)
+        fo_net_send_all(fd, page, (size_t)n, 0, deadline);
 }
 
 void fo_prom_export_tick(const struct fo_config *cfg, const struct fo_feast_metrics *fm,
